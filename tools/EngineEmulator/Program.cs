@@ -1,0 +1,2 @@
+Console.Error.WriteLine("EngineEmulator: not built yet");
+return 2;

@@ -1,0 +1,2 @@
+Console.Error.WriteLine("HubEmulator: not built yet");
+return 2;
