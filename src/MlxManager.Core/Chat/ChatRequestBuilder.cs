@@ -1,6 +1,7 @@
 using System.Buffers;
 using System.Net.Http.Headers;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 
 namespace MlxManager.Core.Chat;
@@ -118,6 +119,9 @@ public sealed class ChatRequestBody
 /// </summary>
 public static class ChatRequestBuilder
 {
+    // The body is JSON for an engine, not HTML: no need to escape every non-ASCII character.
+    private static readonly JsonWriterOptions WriterOptions = new() { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     /// <summary>Message sent for a tool call that never got a result (the user stopped the turn).</summary>
     public const string MissingToolResult = "The tool call was not executed.";
 
@@ -129,7 +133,7 @@ public static class ChatRequestBuilder
         ArgumentException.ThrowIfNullOrWhiteSpace(options.Model);
 
         var buffer = new ArrayBufferWriter<byte>(4096);
-        using (var json = new Utf8JsonWriter(buffer))
+        using (var json = new Utf8JsonWriter(buffer, WriterOptions))
         {
             json.WriteStartObject();
             json.WriteString("model", options.Model);
@@ -178,7 +182,7 @@ public static class ChatRequestBuilder
         }
 
         var buffer = new ArrayBufferWriter<byte>(clientBody.Length + model.Length + 16);
-        using (var json = new Utf8JsonWriter(buffer))
+        using (var json = new Utf8JsonWriter(buffer, WriterOptions))
         {
             json.WriteStartObject();
             json.WriteString("model", model);
