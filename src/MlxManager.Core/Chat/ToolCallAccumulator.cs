@@ -59,7 +59,7 @@ public sealed class ToolCallAccumulator
 
     private void AddEntry(JsonElement entry, int position, List<ChatStreamEvent> output)
     {
-        var id = ReadString(entry, "id");
+        var id = ReadString(entry, "id") is { Length: > 0 } sent ? sent : null; // some servers send "" on later fragments
         int? index = entry.TryGetProperty("index", out var indexElement) && indexElement.TryGetInt32(out var i) ? i : null;
 
         var slot = FindSlot(index, id, position);

@@ -172,6 +172,29 @@ public class ChatStreamParserTests
     }
 
     [Fact]
+    public void FragmentsWithEmptyOrNullIdsAfterTheFirst_StayInTheSameCall()
+    {
+        const string transcript =
+            """data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","type":"function","function":{"name":"get_weather","arguments":"{\"loc"}}]}}]}""" + "\n\n" +
+            """data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"","type":"function","function":{"name":"","arguments":"ation\": "}}]}}]}""" + "\n\n" +
+            """data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":null,"function":{"name":null,"arguments":"\"Rome\"}"}}]}}]}""" + "\n\n" +
+            """data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"call_1","function":{"name":"get_weather","arguments":""}}]},"finish_reason":"tool_calls"}]}""" + "\n\n";
+
+        StreamSummary.Of(SseTranscripts.Parse(transcript)).ToolCalls.ShouldBe("""call_1:get_weather:{"location": "Rome"}""");
+    }
+
+    [Fact]
+    public void EngineReusingAnIndexForADifferentCall_KeepsBothCalls()
+    {
+        // Told apart by their ids, as mlx_lm.server's whole calls always carry one.
+        const string transcript =
+            """data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"a","function":{"name":"calculate","arguments":"{}"}}]}}]}""" + "\n\n" +
+            """data: {"choices":[{"index":0,"delta":{"tool_calls":[{"index":0,"id":"b","function":{"name":"get_weather","arguments":"{}"}}]},"finish_reason":"tool_calls"}]}""" + "\n\n";
+
+        StreamSummary.Of(SseTranscripts.Parse(transcript)).ToolCalls.ShouldBe("a:calculate:{} | b:get_weather:{}");
+    }
+
+    [Fact]
     public void GarbledChunk_IsSkipped_AndTheRestOfTheAnswerArrives()
     {
         const string transcript =
