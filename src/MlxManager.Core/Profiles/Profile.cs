@@ -27,7 +27,7 @@ public class Profile
     public string ModelRef { get; set; } = "";
 
     /// <summary>Key of the engine definition, e.g. <c>mlx_lm.server</c>.</summary>
-    public string Engine { get; set; } = "mlx_lm.server";
+    public string Engine { get; set; } = Engines.MlxLmServer.EngineKey;
 
     public string Host { get; set; } = DefaultHost;
 
