@@ -31,6 +31,9 @@ public static class ChatTemplateScanner
         string? markerEvidence = null;
         string? fieldEvidence = null;
 
+        // Names a macro declares as parameters are local to its body: reading them says nothing about the
+        // template's own variables.
+        var macroLocals = new Stack<HashSet<string>>();
         foreach (var segment in Segments(template))
         {
             if (segment.Kind == SegmentKind.Text)
@@ -43,7 +46,17 @@ public static class ChatTemplateScanner
             var tokens = Tokenise(code);
             // A macro's parameter list declares names; it does not read the template's variables.
             var isMacro = tokens.Count > 0 && tokens[0] == "macro";
-            if (toolsEvidence is null && !isMacro && ReadsVariable(tokens, "tools"))
+            if (isMacro)
+            {
+                macroLocals.Push(tokens.Where(t => t.Length > 0 && (char.IsLetter(t[0]) || t[0] == '_')).Skip(2).ToHashSet(StringComparer.Ordinal));
+            }
+            else if (tokens.Count > 0 && tokens[0] == "endmacro" && macroLocals.Count > 0)
+            {
+                macroLocals.Pop();
+            }
+
+            var toolsIsLocal = macroLocals.Any(locals => locals.Contains("tools"));
+            if (toolsEvidence is null && !isMacro && !toolsIsLocal && ReadsVariable(tokens, "tools"))
             {
                 toolsEvidence = Shorten(segment.Text, "tools");
             }

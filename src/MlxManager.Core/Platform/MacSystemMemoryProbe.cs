@@ -49,8 +49,8 @@ public static class MacMemoryBudget
         }
 
         var (budget, rule) = total <= SmallMachineLimit
-            ? (total * 2 / 3, "2/3 of RAM (machines up to 36 GB)")
-            : (total * 3 / 4, "3/4 of RAM (machines over 36 GB)");
+            ? (total * 2 / 3, "2/3 of RAM on machines up to 36 GB")
+            : (total * 3 / 4, "3/4 of RAM on machines over 36 GB");
         return new SystemMemory(total, null, budget, $"Apple Silicon default GPU working set: {rule}; Metal was not queried", Platform);
     }
 
