@@ -12,26 +12,23 @@ internal static class ModelFolderScanner
 
     /// <summary>
     /// A cheap fingerprint of a cache repo: modification times of the folders that change when files are added,
-    /// renamed or removed (repo, blobs, refs, snapshots and each snapshot) and of refs/main. Appending to a file
-    /// does not change it; renaming a finished download into place does.
+    /// renamed or removed (repo, blobs, refs, snapshots, and the snapshot in use) and of refs/main. Six stat
+    /// calls, no directory listing. Appending to a file does not change it; renaming a finished download into
+    /// place, linking a snapshot file or moving refs/main does.
     /// </summary>
-    public static string HubRepoStamp(string repoFolder)
+    /// <param name="currentSnapshot">The snapshot folder name found by the previous scan, if any.</param>
+    public static string HubRepoStamp(string repoFolder, string? currentSnapshot)
     {
-        var stamp = new StringBuilder();
+        var stamp = new StringBuilder(160);
         Append(stamp, repoFolder);
         Append(stamp, Path.Combine(repoFolder, "blobs"));
         Append(stamp, Path.Combine(repoFolder, "refs"));
         var main = new FileInfo(Path.Combine(repoFolder, "refs", "main"));
         stamp.Append(main.Exists ? $"{main.LastWriteTimeUtc.Ticks}:{main.Length}" : "-").Append('|');
-        var snapshots = Path.Combine(repoFolder, "snapshots");
-        Append(stamp, snapshots);
-        if (Directory.Exists(snapshots))
+        Append(stamp, Path.Combine(repoFolder, "snapshots"));
+        if (currentSnapshot is not null)
         {
-            foreach (var snapshot in Directory.EnumerateDirectories(snapshots).Order(StringComparer.Ordinal))
-            {
-                stamp.Append(Path.GetFileName(snapshot)).Append('=');
-                Append(stamp, snapshot);
-            }
+            Append(stamp, Path.Combine(repoFolder, "snapshots", currentSnapshot));
         }
 
         return stamp.ToString();
@@ -382,8 +379,11 @@ internal static class ModelFolderScanner
         return refs;
     }
 
-    private static void Append(StringBuilder stamp, string path) =>
-        stamp.Append(Directory.Exists(path) ? Directory.GetLastWriteTimeUtc(path).Ticks.ToString(CultureInfo.InvariantCulture) : "-").Append('|');
+    private static void Append(StringBuilder stamp, string path)
+    {
+        var info = new DirectoryInfo(path);
+        stamp.Append(info.Exists ? info.LastWriteTimeUtc.Ticks.ToString(CultureInfo.InvariantCulture) : "-").Append('|');
+    }
 
     private static DateTime Max(DateTime a, DateTime b) => a > b ? a : b;
 

@@ -148,19 +148,24 @@ public sealed partial class ModelLibrary
         var examined = 0;
         var reused = 0;
 
-        void Visit(string path, Func<string> stamp, Func<List<string>, LocalModel> scan)
+        // stamp(model) fingerprints a folder given what the last scan found in it (the snapshot in use).
+        void Visit(string path, Func<LocalModel?, string> stamp, Func<List<string>, LocalModel> scan)
         {
             try
             {
-                var fingerprint = stamp();
-                if (_entries.TryGetValue(path, out var previous) && previous.Stamp == fingerprint)
+                var known = _entries.TryGetValue(path, out var previous) ? previous.Model : null;
+                var fingerprint = stamp(known);
+                if (known is not null && previous.Stamp == fingerprint)
                 {
                     next[path] = previous;
                     reused++;
                     return;
                 }
 
-                next[path] = (fingerprint, scan(problems));
+                var model = scan(problems);
+                // The fingerprint must cover the snapshot this scan settled on; it differs only on a first scan
+                // or a revision change.
+                next[path] = (model.SnapshotPath == known?.SnapshotPath ? fingerprint : stamp(model), model);
                 examined++;
             }
             catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
@@ -191,7 +196,7 @@ public sealed partial class ModelLibrary
         return new LibrarySnapshot(models, now, _environment.HubCache, hubCacheExists, problems, new LibraryScanStatistics(examined, reused, false, watch.Elapsed));
     }
 
-    private void VisitHubCache(string cache, LibrarySourceKind kind, Action<string, Func<string>, Func<List<string>, LocalModel>> visit, List<string> problems)
+    private void VisitHubCache(string cache, LibrarySourceKind kind, Action<string, Func<LocalModel?, string>, Func<List<string>, LocalModel>> visit, List<string> problems)
     {
         IEnumerable<string> folders;
         try
@@ -212,13 +217,16 @@ public sealed partial class ModelLibrary
                 continue;
             }
 
-            visit(folder, () => ModelFolderScanner.HubRepoStamp(folder), found => ModelFolderScanner.ScanHubRepo(folder, repoId, kind, _manifests, found));
+            visit(
+                folder,
+                known => ModelFolderScanner.HubRepoStamp(folder, known?.SnapshotPath is { } snapshot ? Path.GetFileName(snapshot) : null),
+                found => ModelFolderScanner.ScanHubRepo(folder, repoId, kind, _manifests, found));
         }
     }
 
     // An extra folder is another HF cache, a model folder, or a folder of models one or two levels deep
     // (name/ or org/name/, as LM Studio lays them out).
-    private void VisitExtraFolder(string configured, Action<string, Func<string>, Func<List<string>, LocalModel>> visit, List<string> problems)
+    private void VisitExtraFolder(string configured, Action<string, Func<LocalModel?, string>, Func<List<string>, LocalModel>> visit, List<string> problems)
     {
         var folder = Path.GetFullPath(configured);
         if (!Directory.Exists(folder))
@@ -262,8 +270,8 @@ public sealed partial class ModelLibrary
         }
     }
 
-    private static void VisitPlain(string folder, string displayId, Action<string, Func<string>, Func<List<string>, LocalModel>> visit) =>
-        visit(folder, () => ModelFolderScanner.PlainFolderStamp(folder), _ => ModelFolderScanner.ScanPlainFolder(folder, displayId));
+    private static void VisitPlain(string folder, string displayId, Action<string, Func<LocalModel?, string>, Func<List<string>, LocalModel>> visit) =>
+        visit(folder, _ => ModelFolderScanner.PlainFolderStamp(folder), _ => ModelFolderScanner.ScanPlainFolder(folder, displayId));
 
     private static bool IsModelFolder(string folder) => File.Exists(Path.Combine(folder, "config.json"));
 
