@@ -70,7 +70,7 @@ internal static class ModelFolderScanner
         string? revision = null;
         string? revisionSource = null;
         DirectoryInfo? current = null;
-        var reason = (ModelCompleteness?)null;
+        ModelCompleteness? state = null;
         string? why = null;
         if (mainCommit is not null)
         {
@@ -79,7 +79,7 @@ internal static class ModelFolderScanner
             current = snapshots.FirstOrDefault(s => s.Name == mainCommit);
             if (current is null)
             {
-                (reason, why) = (ModelCompleteness.Incomplete, $"refs/main points to {Short(mainCommit)} but snapshots/{Short(mainCommit)} does not exist");
+                (state, why) = (ModelCompleteness.Incomplete, $"refs/main points to {Short(mainCommit)} but snapshots/{Short(mainCommit)} does not exist");
             }
         }
         else if (snapshots.Count == 1)
@@ -94,19 +94,19 @@ internal static class ModelFolderScanner
         }
         else
         {
-            (reason, why) = (ModelCompleteness.Incomplete, "no snapshot yet");
+            (state, why) = (ModelCompleteness.Incomplete, "no snapshot yet");
         }
 
         var files = current is null ? [] : SnapshotFiles(current.FullName, ref lastModified);
-        if (reason is null)
+        if (state is null)
         {
             var manifest = revision is null ? null : FindManifest(manifests, repoId, revision, problems);
-            (reason, why) = manifest is not null
+            (state, why) = manifest is not null
                 ? JudgeByManifest(files, manifest)
                 : JudgeForeign(current!.FullName, files);
         }
 
-        var completeness = reason.Value;
+        var completeness = state.Value;
         if (completeness != ModelCompleteness.Complete && blobs.PartialCount > 0)
         {
             completeness = ModelCompleteness.PartialDownload;
