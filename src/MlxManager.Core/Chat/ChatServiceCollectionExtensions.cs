@@ -22,8 +22,8 @@ public static class ChatServiceCollectionExtensions
         services.TryAddSingleton<ChatStreamReader>();
         services.TryAddSingleton<ChatMarkdown>();
         services.AddOptions<ToolLoopOptions>()
-            .Bind(configuration.GetSection("Chat"))
-            .Validate(o => o.MaxToolRounds is >= 0 and <= 50, "Chat:MaxToolRounds must be between 0 and 50.")
+            .Bind(configuration.GetSection("MlxManager:Chat"))
+            .Validate(o => o.MaxToolRounds is >= 0 and <= 50, "MlxManager:Chat:MaxToolRounds must be between 0 and 50.")
             .ValidateOnStart();
         services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<ToolLoopOptions>>().Value);
         return services;

@@ -9,15 +9,15 @@ public static class LibraryServiceCollectionExtensions
 {
     /// <summary>
     /// Registers <see cref="HfEnvironment"/> (from the process environment, then the optional configuration
-    /// section <c>HuggingFace</c>: <c>HubCache</c>, <c>Endpoint</c>, <c>TokenPath</c>, <c>Offline</c>),
-    /// <see cref="LibraryOptions"/> (section <c>Library</c>) and the <see cref="ModelLibrary"/> singleton.
+    /// section <c>MlxManager:HuggingFace</c>: <c>HubCache</c>, <c>Endpoint</c>, <c>TokenPath</c>, <c>Offline</c>),
+    /// <see cref="LibraryOptions"/> (section <c>MlxManager:Library</c>) and the <see cref="ModelLibrary"/> singleton.
     /// Register an <see cref="IRepoManifestStore"/> and <see cref="IModelDeletionGuard"/>s to refine it.
     /// </summary>
     public static IServiceCollection AddModelLibrary(this IServiceCollection services, IConfiguration configuration)
     {
         ArgumentNullException.ThrowIfNull(configuration);
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton(_ => ApplyOverrides(HfEnvironment.FromProcess(), configuration.GetSection("HuggingFace")));
+        services.TryAddSingleton(_ => ApplyOverrides(HfEnvironment.FromProcess(), configuration.GetSection("MlxManager:HuggingFace")));
         services.TryAddSingleton<IRepoManifestStore>(NoRepoManifests.Instance);
         services.TryAddSingleton(_ => configuration.GetSection(LibraryOptions.SectionName).Get<LibraryOptions>() ?? new LibraryOptions());
         services.TryAddSingleton(sp => new ModelLibrary(

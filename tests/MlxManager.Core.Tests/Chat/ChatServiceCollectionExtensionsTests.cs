@@ -10,7 +10,7 @@ public class ChatServiceCollectionExtensionsTests
     [Fact]
     public void AddChatCore_ResolvesTheServices_AndBindsMaxToolRounds()
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Chat:MaxToolRounds"] = "3" }).Build();
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["MlxManager:Chat:MaxToolRounds"] = "3" }).Build();
         using var provider = new ServiceCollection().AddLogging().AddChatCore(configuration).BuildServiceProvider();
 
         provider.GetRequiredService<ChatStreamReader>().ShouldNotBeNull();
@@ -21,7 +21,7 @@ public class ChatServiceCollectionExtensionsTests
     [Fact]
     public void AddChatCore_RejectsAnAbsurdRoundLimit()
     {
-        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["Chat:MaxToolRounds"] = "1000" }).Build();
+        var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?> { ["MlxManager:Chat:MaxToolRounds"] = "1000" }).Build();
         using var provider = new ServiceCollection().AddLogging().AddChatCore(configuration).BuildServiceProvider();
 
         Should.Throw<OptionsValidationException>(() => provider.GetRequiredService<ToolLoopOptions>()).Message.ShouldContain("MaxToolRounds");

@@ -14,9 +14,9 @@ public sealed class LibraryServiceCollectionExtensionsTests
         using var folder = new TemporaryDirectory();
         var configuration = new ConfigurationBuilder().AddInMemoryCollection(new Dictionary<string, string?>
         {
-            ["HuggingFace:HubCache"] = folder.Combine("hub"),
-            ["Library:ExtraModelFolders:0"] = folder.Combine("extra"),
-            ["Library:ChangeCheckInterval"] = "00:00:05",
+            ["MlxManager:HuggingFace:HubCache"] = folder.Combine("hub"),
+            ["MlxManager:Library:ExtraModelFolders:0"] = folder.Combine("extra"),
+            ["MlxManager:Library:ChangeCheckInterval"] = "00:00:05",
         }).Build();
 
         using var services = new ServiceCollection().AddModelLibrary(configuration).AddModelDiscovery().BuildServiceProvider();
