@@ -27,7 +27,12 @@ public static partial class ErrorHosting
     {
         app.Use((context, next) =>
         {
-            context.Response.Headers[CorrelationHeader] = context.TraceIdentifier;
+            // OnStarting: the exception handler clears headers set earlier.
+            context.Response.OnStarting(() =>
+            {
+                context.Response.Headers[CorrelationHeader] = context.TraceIdentifier;
+                return Task.CompletedTask;
+            });
             return next(context);
         });
         app.UseExceptionHandler(new ExceptionHandlerOptions
@@ -49,17 +54,19 @@ public static partial class ErrorHosting
     {
         public async ValueTask<bool> TryHandleAsync(HttpContext httpContext, Exception exception, CancellationToken cancellationToken)
         {
+            // The middleware has already pointed Request.Path at /error; the feature keeps the original.
+            var path = httpContext.Features.Get<IExceptionHandlerPathFeature>()?.Path ?? httpContext.Request.Path.Value ?? "";
             var status = exception is BadHttpRequestException bad ? bad.StatusCode : StatusCodes.Status500InternalServerError;
             if (status >= 500)
             {
-                LogUnhandled(exception, httpContext.Request.Method, httpContext.Request.Path, httpContext.TraceIdentifier);
+                LogUnhandled(exception, httpContext.Request.Method, path, httpContext.TraceIdentifier);
             }
             else
             {
-                LogBadRequest(httpContext.Request.Method, httpContext.Request.Path, httpContext.TraceIdentifier, exception.Message);
+                LogBadRequest(httpContext.Request.Method, path, httpContext.TraceIdentifier, exception.Message);
             }
 
-            if (!httpContext.IsApiRequest())
+            if (!new PathString(path).StartsWithSegments("/api"))
             {
                 return false; // the middleware re-executes /error, which shows the correlation id
             }

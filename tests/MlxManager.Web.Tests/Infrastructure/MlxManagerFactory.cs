@@ -24,7 +24,9 @@ public class MlxManagerFactory : WebApplicationFactory<MlxManager.Web.WebAppAsse
     }
 
     /// <summary>A host on an existing data folder (e.g. to restart the app on the same data).</summary>
-    public MlxManagerFactory(TestDataFolder dataFolder, bool ownsFolder = false)
+    public static MlxManagerFactory OnFolder(TestDataFolder dataFolder) => new(dataFolder, ownsFolder: false);
+
+    private MlxManagerFactory(TestDataFolder dataFolder, bool ownsFolder)
     {
         DataFolder = dataFolder;
         _ownsFolder = ownsFolder;
