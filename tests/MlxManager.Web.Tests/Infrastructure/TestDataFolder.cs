@@ -14,6 +14,10 @@ public sealed class TestDataFolder : IDisposable
     public void Dispose()
     {
         // SQLite pools may hold the files for a moment after the host stops; clear them first.
+        if (!Directory.Exists(Path))
+        {
+            return;
+        }
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
         try
         {
