@@ -1,5 +1,7 @@
+using MlxManager.Web.Hosting;
+
 var builder = WebApplication.CreateBuilder(args);
-builder.Services.AddRazorPages();
+builder.AddMlxManager();
 var app = builder.Build();
-app.MapRazorPages();
+app.UseMlxManager();
 app.Run();

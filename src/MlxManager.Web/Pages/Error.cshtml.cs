@@ -1,20 +1,29 @@
-using System.Diagnostics;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 
 namespace MlxManager.Web.Pages;
 
-[ResponseCache(Duration = 0, Location = ResponseCacheLocation.None, NoStore = true)]
+/// <summary>Shown when a page request failed on the server. The exception was logged with the same correlation id.</summary>
+[AllowAnonymous]
 [IgnoreAntiforgeryToken]
-public class ErrorModel : PageModel
+[ResponseCache(Duration = 0, Location = ResponseCacheLocation.None, NoStore = true)]
+public sealed class ErrorModel : PageModel
 {
-    public string? RequestId { get; set; }
+    public string CorrelationId => HttpContext.TraceIdentifier;
 
-    public bool ShowRequestId => !string.IsNullOrEmpty(RequestId);
+    public bool IsBadRequest => Response.StatusCode is >= 400 and < 500;
 
-    public void OnGet()
+    public void OnGet() => KeepStatus();
+
+    public void OnPost() => KeepStatus();
+
+    private void KeepStatus()
     {
-        RequestId = Activity.Current?.Id ?? HttpContext.TraceIdentifier;
+        if (HttpContext.Features.Get<IExceptionHandlerPathFeature>() is null)
+        {
+            Response.StatusCode = StatusCodes.Status500InternalServerError;
+        }
     }
 }
-

@@ -1,12 +1,19 @@
-using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc.RazorPages;
+using MlxManager.Core.Accounts;
+using MlxManager.Web.Accounts;
 
 namespace MlxManager.Web.Pages;
 
-public class IndexModel : PageModel
+public sealed class IndexModel(IAuthorizationService authorization, UserAdministration accounts) : PageModel
 {
-    public void OnGet()
-    {
+    public int PendingAccounts { get; private set; }
 
+    public async Task OnGetAsync(CancellationToken cancellationToken)
+    {
+        if ((await authorization.AuthorizeAsync(User, AccountPolicies.Admin)).Succeeded)
+        {
+            PendingAccounts = await accounts.CountPendingAsync(cancellationToken);
+        }
     }
 }

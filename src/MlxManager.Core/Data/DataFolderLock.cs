@@ -1,0 +1,42 @@
+using Microsoft.Extensions.Logging;
+
+namespace MlxManager.Core.Data;
+
+/// <summary>
+/// Holds an exclusive lock on <c>mlx-manager.lock</c> in the data folder for the life of the process,
+/// so a second MLX Manager pointed at the same folder stops with a clear message instead of sharing
+/// the databases (and releasing the first one's running jobs, see the Hangfire start-up).
+/// </summary>
+public sealed partial class DataFolderLock : IDisposable
+{
+    /// <summary>File name of the lock inside the data folder.</summary>
+    public const string FileName = "mlx-manager.lock";
+
+    private readonly FileStream _stream;
+
+    public DataFolderLock(DataDirectory dataDirectory, ILogger<DataFolderLock> logger)
+    {
+        dataDirectory.EnsureCreated();
+        var path = dataDirectory.PathFor(FileName);
+        try
+        {
+            _stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+        }
+        catch (IOException exception)
+        {
+            LogInUse(logger, dataDirectory.Root, exception.Message);
+            throw new InvalidOperationException(
+                $"The data folder {dataDirectory.Root} is in use by another MLX Manager. Stop it, or start this one with --data <another folder>.",
+                exception);
+        }
+        LogAcquired(logger, dataDirectory.Root);
+    }
+
+    public void Dispose() => _stream.Dispose();
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Data folder: {Root}")]
+    private static partial void LogAcquired(ILogger logger, string root);
+
+    [LoggerMessage(Level = LogLevel.Error, Message = "The data folder {Root} is locked by another process: {Detail}")]
+    private static partial void LogInUse(ILogger logger, string root, string detail);
+}

@@ -1,0 +1,127 @@
+using Hangfire;
+using Hangfire.AspNetCore;
+using Hangfire.Dashboard;
+using Hangfire.Storage.SQLite;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.Extensions.Options;
+using MlxManager.Core.Data;
+using MlxManager.Web.Accounts;
+
+namespace MlxManager.Web.Hosting;
+
+/// <summary>Settings under <c>MlxManager:Jobs</c>.</summary>
+public sealed class JobOptions
+{
+    public const string Section = "MlxManager:Jobs";
+
+    /// <summary>Jobs that run at once (downloads, detection). Each worker polls the queue.</summary>
+    public int WorkerCount { get; set; } = 4;
+
+    /// <summary>How often idle workers look for new jobs; short so a click starts work within a second.</summary>
+    public TimeSpan QueuePollInterval { get; set; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// How long a fetched job stays invisible to other workers before the SQLite storage hands it out
+    /// again. That storage has no heartbeat, so this must exceed the longest job (a download of a large
+    /// model on a slow line can take hours), or a running job would be started a second time. Jobs left
+    /// running by a previous process are released at start-up instead (see <see cref="JobsHosting"/>).
+    /// </summary>
+    public TimeSpan InvisibilityTimeout { get; set; } = TimeSpan.FromHours(12);
+}
+
+/// <summary>
+/// Hangfire with SQLite storage in <c>&lt;data&gt;/jobs.db</c> and a server inside this process.
+/// The <see cref="JobStorage"/> and <see cref="JobActivator"/> are services of this host, never the
+/// <c>JobStorage.Current</c>/<c>JobActivator.Current</c> statics: several hosts can run in one process
+/// (the tests do), each with its own storage and services. Inject <see cref="IBackgroundJobClient"/>.
+/// </summary>
+public static partial class JobsHosting
+{
+    /// <summary>Path of the dashboard.</summary>
+    public const string DashboardPath = "/admin/jobs";
+
+    public static WebApplicationBuilder AddJobs(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<JobOptions>().BindConfiguration(JobOptions.Section);
+
+        // Registered before AddHangfire, whose TryAdd would otherwise map them to the statics.
+        services.AddSingleton<JobStorage>(CreateStorage);
+        services.AddSingleton<JobActivator>(provider => new AspNetCoreJobActivator(provider.GetRequiredService<IServiceScopeFactory>()));
+        services.AddSingleton(provider => HangfireLogRouting.Register(provider.GetRequiredService<ILoggerFactory>()));
+        services.AddHangfire((provider, configuration) =>
+        {
+            provider.GetRequiredService<HangfireLogRouting.Registration>();
+            configuration
+                .SetDataCompatibilityLevel(CompatibilityLevel.Version_180)
+                .UseLogProvider(HangfireLogRouting.Instance);
+        });
+        services.AddHangfireServer((provider, server) =>
+        {
+            var options = provider.GetRequiredService<IOptions<JobOptions>>().Value;
+            server.WorkerCount = options.WorkerCount;
+            server.SchedulePollingInterval = TimeSpan.FromSeconds(5);
+            server.ShutdownTimeout = TimeSpan.FromSeconds(10);
+            server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
+        });
+        return builder;
+    }
+
+    /// <summary>Maps the Hangfire dashboard at <see cref="DashboardPath"/> for admins only.</summary>
+    public static WebApplication MapJobsDashboard(this WebApplication app)
+    {
+        app.MapHangfireDashboard(DashboardPath, new DashboardOptions
+            {
+                AppPath = "/",
+                DashboardTitle = "MLX Manager jobs",
+                DisplayStorageConnectionString = false,
+                Authorization = [],
+                AsyncAuthorization = [new AdminDashboardAuthorization()],
+            }, app.Services.GetRequiredService<JobStorage>())
+            .RequireAuthorization(AccountPolicies.Admin);
+        return app;
+    }
+
+    private static SQLiteStorage CreateStorage(IServiceProvider provider)
+    {
+        provider.GetRequiredService<IGlobalConfiguration>(); // installs the log provider before the storage logs
+        provider.GetRequiredService<DataFolderLock>();
+        var dataDirectory = provider.GetRequiredService<DataDirectory>();
+        var options = provider.GetRequiredService<IOptions<JobOptions>>().Value;
+        var storage = new SQLiteStorage(dataDirectory.JobsDatabasePath, new SQLiteStorageOptions
+        {
+            QueuePollInterval = options.QueuePollInterval,
+            InvisibilityTimeout = options.InvisibilityTimeout,
+            JournalMode = SQLiteStorageOptions.JournalModes.WAL,
+        });
+        ReleaseJobsOfPreviousRun(storage, provider.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(JobsHosting)));
+        return storage;
+    }
+
+    // This process holds the data-folder lock, so a job still marked as fetched was being run by a
+    // process that has stopped (crash, restart). Without this it would wait InvisibilityTimeout
+    // (hours) before running again; downloads must resume right after a restart.
+    private static void ReleaseJobsOfPreviousRun(SQLiteStorage storage, ILogger logger)
+    {
+        using var connection = storage.CreateAndOpenConnection();
+        var released = connection.Database.Execute("UPDATE [JobQueue] SET [FetchedAt] = 0 WHERE [FetchedAt] <> 0");
+        if (released > 0)
+        {
+            LogReleased(logger, released);
+        }
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Released {Count} job(s) left running by a previous run; they start again now")]
+    private static partial void LogReleased(ILogger logger, int count);
+
+    /// <summary>The dashboard asks the app's own authorization (the <see cref="AccountPolicies.Admin"/> policy).</summary>
+    private sealed class AdminDashboardAuthorization : IDashboardAsyncAuthorizationFilter
+    {
+        public async Task<bool> AuthorizeAsync(DashboardContext context)
+        {
+            var http = context.GetHttpContext();
+            var authorization = http.RequestServices.GetRequiredService<IAuthorizationService>();
+            return (await authorization.AuthorizeAsync(http.User, AccountPolicies.Admin)).Succeeded;
+        }
+    }
+}

@@ -1,0 +1,44 @@
+using MlxManager.Web.Endpoints;
+
+namespace MlxManager.Web.Hosting;
+
+/// <summary>
+/// The whole app in two calls. Each concern lives in its own <c>Hosting/*.cs</c> file with an
+/// <c>AddX(this WebApplicationBuilder)</c> and, when it needs middleware or endpoints, a
+/// <c>UseX</c>/<c>MapX(this WebApplication)</c>. To add a feature, write its file and add one line to
+/// each list below, keeping the order comments true.
+/// </summary>
+public static class MlxManagerHosting
+{
+    /// <summary>Registers every service of the app.</summary>
+    public static WebApplicationBuilder AddMlxManager(this WebApplicationBuilder builder)
+    {
+        builder.AddDataFolder();        // DataDirectory, default URL, web root, data-folder lock
+        builder.AddErrorHandling();     // problem details, exception handler, correlation ids
+        builder.AddDatabase();          // AppDbContext on app.db; migrations at start (before jobs start)
+        builder.AddDataProtection();    // keys in <data>/keys, so sessions survive restarts
+        builder.AddAccounts();          // Identity, cookie + JWT bearer, policies
+        builder.AddRateLimits();        // sign-in / register / token limits
+        builder.AddJobs();              // Hangfire on jobs.db, in-process server
+        builder.AddHtmx();              // antiforgery for htmx requests
+        builder.AddPages();             // Razor Pages
+        return builder;
+    }
+
+    /// <summary>Builds the request pipeline and maps every endpoint.</summary>
+    public static WebApplication UseMlxManager(this WebApplication app)
+    {
+        app.UseErrorHandling();         // outermost: catches everything below
+        app.UseStaticFiles();           // wwwroot, anonymous
+        app.UseRouting();
+        app.UseRateLimiter();           // after routing: policies come from endpoint metadata
+        app.UseAuthentication();
+        app.UseAuthorization();         // fallback policy: signed in AND active
+
+        app.MapAccountEndpoints();      // /api/auth/token, /api/me
+        app.MapJobsDashboard();         // /admin/jobs (admins only)
+        app.MapHtmx();                  // /_htmx/antiforgery.js
+        app.MapPages();                 // Razor Pages
+        return app;
+    }
+}

@@ -1,0 +1,112 @@
+using System.ComponentModel.DataAnnotations;
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.RazorPages;
+using Microsoft.AspNetCore.RateLimiting;
+using MlxManager.Core.Accounts;
+using MlxManager.Web.Hosting;
+
+namespace MlxManager.Web.Pages.Account;
+
+[AllowAnonymous]
+[EnableRateLimiting(RateLimitsHosting.SignInPolicy)]
+public sealed partial class LoginModel(UserManager<AppUser> users, SignInManager<AppUser> signIn, ILogger<LoginModel> logger) : PageModel
+{
+    /// <summary>One message for an unknown e-mail and a wrong password, so the form reveals nothing.</summary>
+    public const string InvalidCredentialsMessage = "Wrong e-mail or password.";
+
+    public const string DisabledMessage = "This account has been disabled. Ask an administrator to re-enable it.";
+
+    public const string LockedOutMessage = "Too many failed attempts. The account is locked for 15 minutes.";
+
+    [BindProperty]
+    public LoginInput Input { get; set; } = new();
+
+    [BindProperty(SupportsGet = true)]
+    public string? ReturnUrl { get; set; }
+
+    [BindProperty(SupportsGet = true)]
+    public string? Reason { get; set; }
+
+    public string? Error { get; private set; }
+
+    public string? Notice => Reason switch
+    {
+        "disabled" => "You were signed out: an administrator disabled this account.",
+        "removed" => "You were signed out: this account no longer exists.",
+        "signed-out" => "You are signed out.",
+        _ => null,
+    };
+
+    public void OnGet()
+    {
+    }
+
+    public async Task<IActionResult> OnPostAsync()
+    {
+        if (!ModelState.IsValid)
+        {
+            return Page();
+        }
+
+        var user = await users.FindByEmailAsync(Input.Email.Trim());
+        if (user is null)
+        {
+            // Hash anyway so an unknown e-mail answers as slowly as a wrong password.
+            users.PasswordHasher.HashPassword(new AppUser(), Input.Password);
+            return Refuse(InvalidCredentialsMessage);
+        }
+
+        var check = await signIn.CheckPasswordSignInAsync(user, Input.Password, lockoutOnFailure: true);
+        if (check.IsLockedOut)
+        {
+            LogLockedOut(user.Id);
+            return Refuse(LockedOutMessage);
+        }
+        if (!check.Succeeded)
+        {
+            return Refuse(InvalidCredentialsMessage);
+        }
+        if (user.Status == UserStatus.Disabled)
+        {
+            return Refuse(DisabledMessage);
+        }
+
+        await signIn.SignInAsync(user, isPersistent: true);
+        LogSignedIn(user.Id, user.Status);
+        if (user.Status == UserStatus.Pending)
+        {
+            return LocalRedirect("/pending");
+        }
+        return LocalRedirect(Url.IsLocalUrl(ReturnUrl) && !IsAccountPage(ReturnUrl) ? ReturnUrl : "/");
+    }
+
+    private static bool IsAccountPage(string url) =>
+        url.StartsWith("/login", StringComparison.OrdinalIgnoreCase) || url.StartsWith("/logout", StringComparison.OrdinalIgnoreCase);
+
+    private PageResult Refuse(string message)
+    {
+        Error = message;
+        Input.Password = "";
+        return Page();
+    }
+
+    [LoggerMessage(Level = LogLevel.Information, Message = "Account {UserId} signed in ({Status})")]
+    private partial void LogSignedIn(string userId, UserStatus status);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Account {UserId} is locked out after repeated failed sign-ins")]
+    private partial void LogLockedOut(string userId);
+}
+
+public sealed class LoginInput
+{
+    [Required(ErrorMessage = "Enter your e-mail address.")]
+    [EmailAddress(ErrorMessage = "Enter a valid e-mail address.")]
+    [Display(Name = "E-mail")]
+    public string Email { get; set; } = "";
+
+    [Required(ErrorMessage = "Enter your password.")]
+    [DataType(DataType.Password)]
+    public string Password { get; set; } = "";
+}
