@@ -14,10 +14,10 @@ internal sealed class CdnSigner(TimeProvider clock, TimeSpan lifetime)
     public const string KeyPairId = "K1HUBEMULATOR";
     readonly byte[] key = RandomNumberGenerator.GetBytes(32);
 
-    /// <summary>The path and query of a fresh signed URL for the blob <paramref name="sha256"/>.</summary>
-    public string SignedPathAndQuery(string sha256, string fileName)
+    /// <summary>The path and query of a fresh signed URL for the blob <paramref name="sha256"/>; the CDN answers
+    /// with <paramref name="disposition"/> as Content-Disposition, as S3's <c>response-content-disposition</c> does.</summary>
+    public string SignedPathAndQuery(string sha256, string disposition)
     {
-        var disposition = $"attachment; filename*=UTF-8''{Uri.EscapeDataString(fileName)}; filename=\"{fileName}\";";
         long expires = clock.GetUtcNow().Add(lifetime).ToUnixTimeSeconds();
         var signature = Sign(sha256, expires.ToString(System.Globalization.CultureInfo.InvariantCulture), disposition);
         return $"/cdn/repos/{sha256}?response-content-disposition={Uri.EscapeDataString(disposition)}"

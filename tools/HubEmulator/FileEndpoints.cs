@@ -57,15 +57,14 @@ internal static partial class FileEndpoints
         {
             response.Headers["X-Linked-Etag"] = $"\"{etag}\"";
             response.Headers["X-Linked-Size"] = file.Size.ToString(CultureInfo.InvariantCulture);
-            var location = site.CdnBaseUrl + site.Signer.SignedPathAndQuery(etag, Path.GetFileName(file.Path));
+            var location = site.CdnBaseUrl + site.Signer.SignedPathAndQuery(etag, Disposition("attachment", Path.GetFileName(file.Path)));
             response.StatusCode = StatusCodes.Status302Found;
             response.Headers.Location = location;
             await HubErrors.WriteBytesAsync(context, Encoding.UTF8.GetBytes($"Found. Redirecting to {location}"), "text/plain; charset=utf-8");
             return;
         }
 
-        var fileName = Path.GetFileName(file.Path);
-        response.Headers.ContentDisposition = $"inline; filename*=UTF-8''{Uri.EscapeDataString(fileName)}; filename=\"{fileName}\";";
+        response.Headers.ContentDisposition = Disposition("inline", Path.GetFileName(file.Path));
         await ServeBytesAsync(context, site, repo, file, ContentTypeOf(file.Path));
     }
 
@@ -192,6 +191,13 @@ internal static partial class FileEndpoints
         {
             ArrayPool<byte>.Shared.Return(buffer);
         }
+    }
+
+    /// <summary>A Content-Disposition in the Hub's form; the plain <c>filename</c> is kept ASCII so any name makes a valid header.</summary>
+    static string Disposition(string kind, string fileName)
+    {
+        var ascii = new string(fileName.Select(c => c is >= ' ' and <= '~' && c != '"' ? c : '_').ToArray());
+        return $"{kind}; filename*=UTF-8''{Uri.EscapeDataString(fileName)}; filename=\"{ascii}\";";
     }
 
     static void Flip(byte[] buffer, long bufferOffset, int count, Corruption corruption)

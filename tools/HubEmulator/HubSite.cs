@@ -77,7 +77,8 @@ internal static class HubErrors
         var response = context.Response;
         response.StatusCode = status;
         if (code is not null) response.Headers["X-Error-Code"] = code;
-        response.Headers["X-Error-Message"] = message;
+        // Header values must be ASCII; the JSON body keeps the message as it is.
+        response.Headers["X-Error-Message"] = new string(message.Select(c => c is >= ' ' and <= '~' ? c : '?').ToArray());
         return WriteJsonAsync(context, new Dictionary<string, string> { ["error"] = message });
     }
 

@@ -227,7 +227,7 @@ public sealed class HubFaultsTests : IClassFixture<HubEmulatorFixture>
         var delayedTime = watch.Elapsed;
 
         delayed.StatusCode.ShouldBe(HttpStatusCode.OK);
-        delayedTime.ShouldBeGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(400));
+        delayedTime.ShouldBeGreaterThanOrEqualTo(TimeSpan.FromMilliseconds(390));
         (await hub.Host.Requests.WaitForAsync(r => r.Fault == "delay")).Path.ShouldBe("/api/models");
         hub.Host.Faults.Current.Delays.ShouldBeEmpty();
     }
