@@ -137,16 +137,20 @@ public sealed partial class HubEmulatorHost : IAsyncDisposable
         app.MapGet("/api/models", (HttpContext c) => ModelApi.SearchAsync(c, site));
         app.MapGet("/api/models/{org}/{name}", (HttpContext c, string org, string name) => ModelApi.InfoAsync(c, site, org, name, null));
         app.MapGet("/api/models/{org}/{name}/revision/{revision}", (HttpContext c, string org, string name, string revision) =>
-            ModelApi.InfoAsync(c, site, org, name, Uri.UnescapeDataString(revision)));
+            ModelApi.InfoAsync(c, site, org, name, Slashes(revision)));
         app.MapGet("/api/models/{org}/{name}/tree/{revision}/{**path}", (HttpContext c, string org, string name, string revision, string? path) =>
-            ModelApi.TreeAsync(c, site, org, name, Uri.UnescapeDataString(revision), path));
+            ModelApi.TreeAsync(c, site, org, name, Slashes(revision), path is null ? null : Slashes(path)));
         app.MapMethods("/{org}/{name}/resolve/{revision}/{**path}", [HttpMethods.Get, HttpMethods.Head],
             (HttpContext c, string org, string name, string revision, string path) =>
-                FileEndpoints.ResolveAsync(c, site, org, name, Uri.UnescapeDataString(revision), path));
+                FileEndpoints.ResolveAsync(c, site, org, name, Slashes(revision), Slashes(path)));
         app.MapMethods("/cdn/repos/{sha256}", [HttpMethods.Get, HttpMethods.Head], (HttpContext c, string sha256) => FileEndpoints.CdnAsync(c, site, sha256));
         ControlApi.Map(app, site);
         app.MapFallback((HttpContext c) => HubErrors.WriteAsync(c, StatusCodes.Status404NotFound, null, "Sorry, we can't find the page you are looking for."));
     }
+
+    /// <summary>Kestrel decodes every escape in the path except <c>%2F</c>; clients quote revisions (and
+    /// huggingface_hub quotes tree paths) with <c>safe=""</c>, so <c>refs%2Fpr%2F1</c> must still mean <c>refs/pr/1</c>.</summary>
+    static string Slashes(string value) => value.Replace("%2F", "/", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Runs one Hub or CDN request with the injected faults and records it in the request log.</summary>
     static async Task ServeRecordedAsync(HttpContext context, RequestDelegate next, HubSite site, string listener, string path)

@@ -183,11 +183,14 @@ public sealed class ModelApiInfoTests : IClassFixture<HubEmulatorFixture>
 
             var top = (await client.GetAllPagesAsync(tree)).SelectMany(p => p).Select(i => i!).ToList();
             var inOnnx = (await client.GetAllPagesAsync(tree + "/onnx")).SelectMany(p => p).Select(i => i!).ToList();
+            // huggingface_hub quotes the folder with safe="", slashes included.
+            var inFp16 = (await client.GetAllPagesAsync(tree + "/onnx%2Ffp16")).SelectMany(p => p).Select(i => i!).ToList();
             var all = (await client.GetAllPagesAsync(tree + "?recursive=true")).SelectMany(p => p).Select(i => i!).ToList();
 
             top.Where(i => i["type"]!.GetValue<string>() == "directory").Select(i => i["path"]!.GetValue<string>()).ShouldBe(["onnx"]);
             top.ShouldNotContain(i => i["path"]!.GetValue<string>().Contains('/'));
             inOnnx.Select(i => (i["type"]!.GetValue<string>(), i["path"]!.GetValue<string>())).ShouldBe([("directory", "onnx/fp16")]);
+            inFp16.Select(i => (i["type"]!.GetValue<string>(), i["path"]!.GetValue<string>(), i["size"]!.GetValue<long>())).ShouldBe([("file", "onnx/fp16/notes.txt", 5L)]);
             all.Select(i => i["path"]!.GetValue<string>()).ShouldContain("onnx/fp16/notes.txt");
             all.Where(i => i["type"]!.GetValue<string>() == "directory").Select(i => i["path"]!.GetValue<string>()).ShouldBe(["onnx", "onnx/fp16"], ignoreOrder: true);
         }
