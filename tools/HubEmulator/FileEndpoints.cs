@@ -96,7 +96,6 @@ internal static partial class FileEndpoints
         response.Headers.ETag = $"\"{sha256}\"";
         response.Headers.AcceptRanges = "bytes";
         response.Headers.LastModified = file.LastWriteUtc.ToString("R", CultureInfo.InvariantCulture);
-        response.Headers["X-Cache"] = "Miss from cloudfront";
         if (disposition.Length > 0) response.Headers.ContentDisposition = disposition;
         await ServeBytesAsync(context, site, repo, file, "binary/octet-stream");
     }

@@ -140,6 +140,8 @@ public sealed partial class HubEmulatorHost : IAsyncDisposable
             ModelApi.InfoAsync(c, site, org, name, Slashes(revision)));
         app.MapGet("/api/models/{org}/{name}/tree/{revision}/{**path}", (HttpContext c, string org, string name, string revision, string? path) =>
             ModelApi.TreeAsync(c, site, org, name, Slashes(revision), path is null ? null : Slashes(path)));
+        app.MapPost("/api/models/{org}/{name}/paths-info/{revision}", (HttpContext c, string org, string name, string revision) =>
+            ModelApi.PathsInfoAsync(c, site, org, name, Slashes(revision)));
         app.MapMethods("/{org}/{name}/resolve/{revision}/{**path}", [HttpMethods.Get, HttpMethods.Head],
             (HttpContext c, string org, string name, string revision, string path) =>
                 FileEndpoints.ResolveAsync(c, site, org, name, Slashes(revision), Slashes(path)));

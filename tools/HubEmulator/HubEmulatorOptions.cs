@@ -35,7 +35,8 @@ public sealed record HubEmulatorOptions
     public TimeSpan CdnUrlLifetime { get; init; } = TimeSpan.FromHours(1);
 
     /// <summary>The CDN answers 400 to a request that carries an <c>Authorization</c> header next to its signed
-    /// query, as S3/CloudFront-signed URLs do; a client that forwards the Hub token to the CDN fails visibly.</summary>
+    /// query, as S3 presigned URLs do, so a client that forwards the Hub token to the CDN fails visibly
+    /// (hf-hub.md: the token goes to the Hub only). CloudFront would ignore the header; turn this off to mimic it.</summary>
     public bool CdnRejectsAuthorization { get; init; } = true;
 
     /// <summary>Send <c>ETag: W/"…"</c> (the weak form) on resolve responses; clients must strip <c>W/</c>.</summary>

@@ -163,17 +163,10 @@ internal static class ModelApi
             if (recursive || parts.Length == 1) files.Add(file);
         }
 
-        var identity = repo.Identity;
+        bool expand = IsTrue(context.Request.Query["expand"]);
         var entries = new List<(string Path, JsonObject Node)>();
-        foreach (var dir in directories)
-            entries.Add((dir, new JsonObject { ["type"] = "directory", ["oid"] = TreeOid(repo, dir), ["size"] = 0, ["path"] = dir }));
-        foreach (var file in files)
-        {
-            var id = identity.Files[file.Path];
-            var node = new JsonObject { ["type"] = "file", ["oid"] = id.BlobId, ["size"] = file.Size, ["path"] = file.Path };
-            if (file.IsLfs) node["lfs"] = new JsonObject { ["oid"] = id.Etag, ["size"] = file.Size, ["pointerSize"] = id.PointerSize };
-            entries.Add((file.Path, node));
-        }
+        foreach (var dir in directories) entries.Add((dir, DirectoryEntry(repo, dir, expand)));
+        foreach (var file in files) entries.Add((file.Path, FileEntry(repo, file, expand)));
         // Directories before files at each level, then by name, as a git tree lists them.
         var ordered = recursive ? entries.OrderBy(e => e.Path, StringComparer.Ordinal).ToList() : entries;
 
@@ -185,6 +178,84 @@ internal static class ModelApi
         foreach (var (_, node) in page) array.Add(node);
         await WriteNodeAsync(context, array);
     }
+
+    /// <summary><c>POST /api/models/{id}/paths-info/{rev}</c> with <c>paths</c> (JSON body or form, repeatable) and
+    /// <c>expand</c>: the tree entries of the paths that exist; missing paths are left out, as the Hub does.</summary>
+    public static async Task PathsInfoAsync(HttpContext context, HubSite site, string org, string name, string revision)
+    {
+        var repo = await RepoAccess.FindAsync(context, site, org, name);
+        if (repo is null) return;
+        if (!repo.HasRevision(revision))
+        {
+            await HubErrors.RevisionNotFoundAsync(context, revision);
+            return;
+        }
+        List<string> paths;
+        bool expand;
+        try
+        {
+            (paths, expand) = await ReadPathsRequestAsync(context.Request);
+        }
+        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidDataException or InvalidOperationException)
+        {
+            await HubErrors.BadRequestAsync(context, $"Invalid paths-info request: {e.Message}");
+            return;
+        }
+        var array = new JsonArray();
+        foreach (var path in paths.Select(p => p.Trim('/')).Distinct(StringComparer.Ordinal))
+        {
+            if (repo.File(path) is { } file) array.Add(FileEntry(repo, file, expand));
+            else if (path.Length > 0 && repo.Files.Any(f => f.Path.StartsWith(path + "/", StringComparison.Ordinal))) array.Add(DirectoryEntry(repo, path, expand));
+        }
+        await WriteNodeAsync(context, array);
+    }
+
+    static async Task<(List<string> Paths, bool Expand)> ReadPathsRequestAsync(HttpRequest request)
+    {
+        if (request.HasFormContentType)
+        {
+            var form = await request.ReadFormAsync(request.HttpContext.RequestAborted);
+            return (Values(form, "paths"), IsTrue(form["expand"]));
+        }
+        var body = await JsonNode.ParseAsync(request.Body, cancellationToken: request.HttpContext.RequestAborted) as JsonObject
+            ?? throw new InvalidDataException("expected a JSON object");
+        var paths = body["paths"] switch
+        {
+            JsonArray list => list.Select(p => p?.GetValue<string>() ?? "").ToList(),
+            JsonValue single => [single.GetValue<string>()],
+            _ => [],
+        };
+        bool expand = body["expand"] is JsonValue e && (e.TryGetValue(out bool b) ? b : IsTrue(e.ToString()));
+        return (paths, expand);
+    }
+
+    static JsonObject FileEntry(HubRepo repo, RepoFileEntry file, bool expand)
+    {
+        var id = repo.Identity.Files[file.Path];
+        var node = new JsonObject { ["type"] = "file", ["oid"] = id.BlobId, ["size"] = file.Size, ["path"] = file.Path };
+        if (file.IsLfs) node["lfs"] = new JsonObject { ["oid"] = id.Etag, ["size"] = file.Size, ["pointerSize"] = id.PointerSize };
+        if (expand)
+        {
+            node["lastCommit"] = LastCommit(repo);
+            node["securityFileStatus"] = new JsonObject { ["status"] = "safe" };
+        }
+        return node;
+    }
+
+    static JsonObject DirectoryEntry(HubRepo repo, string directory, bool expand)
+    {
+        var node = new JsonObject { ["type"] = "directory", ["oid"] = TreeOid(repo, directory), ["size"] = 0, ["path"] = directory };
+        if (expand) node["lastCommit"] = LastCommit(repo);
+        return node;
+    }
+
+    /// <summary>The repo has one commit, so it is every entry's last commit.</summary>
+    static JsonObject LastCommit(HubRepo repo) => new()
+    {
+        ["id"] = repo.Identity.Commit,
+        ["title"] = "Upload folder using huggingface_hub",
+        ["date"] = Iso(repo.Facts.LastModified),
+    };
 
     static JsonObject Render(HubRepo repo, IEnumerable<string> fields, bool blobs)
     {
@@ -273,8 +344,8 @@ internal static class ModelApi
     static string Iso(DateTimeOffset time) => time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
 
     /// <summary>Every value of a repeatable parameter, written <c>key=a&amp;key=b</c> or <c>key[]=a&amp;key[]=b</c>.</summary>
-    static List<string> Values(IQueryCollection query, string key) =>
-        query[key].Concat(query[key + "[]"]).Where(v => !string.IsNullOrEmpty(v)).Select(v => v!).ToList();
+    static List<string> Values(IEnumerable<KeyValuePair<string, StringValues>> parameters, string key) =>
+        parameters.Where(p => p.Key == key || p.Key == key + "[]").SelectMany(p => p.Value).Where(v => !string.IsNullOrEmpty(v)).Select(v => v!).ToList();
 
     static bool IsTrue(StringValues value) => value.ToString() is "1" or "true" or "True" or "TRUE";
 

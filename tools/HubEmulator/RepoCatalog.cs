@@ -61,9 +61,10 @@ internal sealed class HubRepo
 
     public RepoFileEntry? File(string path) => Files.FirstOrDefault(f => f.Path == path);
 
-    /// <summary>Whether <paramref name="revision"/> names this repo state: <c>main</c> or the commit id.</summary>
+    /// <summary>Whether <paramref name="revision"/> names this repo state: the branch <c>main</c> (also as
+    /// <c>refs/heads/main</c> or <c>HEAD</c>, which huggingface.js sends by default) or the commit id.</summary>
     public bool HasRevision(string revision) =>
-        revision == "main" || revision.Equals(Identity.Commit, StringComparison.OrdinalIgnoreCase);
+        revision is "main" or "refs/heads/main" or "HEAD" || revision.Equals(Identity.Commit, StringComparison.OrdinalIgnoreCase);
 }
 
 /// <summary>The repos under a root folder (<c>&lt;root&gt;/&lt;org&gt;/&lt;name&gt;/</c>), re-read when files change so

@@ -100,6 +100,19 @@ public sealed class ModelApiInfoTests : IClassFixture<HubEmulatorFixture>
         commit["sha"]!.GetValue<string>().ShouldBe(repo.Commit);
     }
 
+    [Theory]
+    [InlineData("HEAD")]
+    [InlineData("refs%2Fheads%2Fmain")]
+    public async Task Info_AtTheDefaultBranchByOtherNames_Succeeds(string revision)
+    {
+        var repo = hub.Repo(FixtureCatalog.LlamaTools);
+
+        var (response, info) = await client.GetJsonAsync(Api(repo.Spec.RepoId) + "/revision/" + revision);
+
+        response.StatusCode.ShouldBe(HttpStatusCode.OK);
+        info["sha"]!.GetValue<string>().ShouldBe(repo.Commit);
+    }
+
     [Fact]
     public async Task Info_UnknownRevision_IsRevisionNotFound()
     {
@@ -150,6 +163,48 @@ public sealed class ModelApiInfoTests : IClassFixture<HubEmulatorFixture>
             }
         }
         items.Where(i => i.AsObject().ContainsKey("lfs")).Select(i => i["path"]!.GetValue<string>()).ShouldBe(["model.safetensors"]);
+    }
+
+    [Fact]
+    public async Task Tree_WithExpand_AddsTheLastCommit()
+    {
+        var repo = hub.Repo(FixtureCatalog.QwenThinking);
+
+        var items = (await client.GetAllPagesAsync(Api(repo.Spec.RepoId) + "/tree/main?recursive=True&expand=True")).SelectMany(p => p).Select(i => i!).ToList();
+
+        items.ShouldNotBeEmpty();
+        items.ShouldAllBe(i => i["lastCommit"]!["id"]!.GetValue<string>() == repo.Commit);
+    }
+
+    [Fact]
+    public async Task PathsInfo_AsJson_DescribesTheExistingPathsOnly()
+    {
+        var repo = hub.Repo(FixtureCatalog.QwenThinking);
+        var weights = repo.Files.Single(f => f.Path == "model.safetensors");
+        var body = new StringContent("""{ "paths": ["model.safetensors", "config.json", "missing.bin"], "expand": true }""", System.Text.Encoding.UTF8, "application/json");
+
+        var response = await client.PostAsync(Api(repo.Spec.RepoId) + "/paths-info/main", body);
+        var items = JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsArray().Select(i => i!).ToList();
+
+        response.StatusCode.ShouldBe(HttpStatusCode.OK);
+        items.Select(i => i["path"]!.GetValue<string>()).ShouldBe(["model.safetensors", "config.json"]);
+        items[0]["lfs"]!["oid"]!.GetValue<string>().ShouldBe(weights.Etag);
+        items[0]["size"]!.GetValue<long>().ShouldBe(weights.Size);
+        items[1]["oid"]!.GetValue<string>().ShouldBe(repo.Files.Single(f => f.Path == "config.json").Etag);
+        items.ShouldAllBe(i => i["lastCommit"]!["id"]!.GetValue<string>() == repo.Commit);
+    }
+
+    [Fact]
+    public async Task PathsInfo_AsForm_WorksLikeHuggingfaceHubSendsIt()
+    {
+        var repo = hub.Repo(FixtureCatalog.QwenThinking);
+        var form = new FormUrlEncodedContent([new("paths", "config.json"), new("paths", "tokenizer_config.json"), new("expand", "False")]);
+
+        var response = await client.PostAsync(Api(repo.Spec.RepoId) + "/paths-info/" + repo.Commit, form);
+        var items = JsonNode.Parse(await response.Content.ReadAsStringAsync())!.AsArray().Select(i => i!).ToList();
+
+        items.Select(i => i["path"]!.GetValue<string>()).ShouldBe(["config.json", "tokenizer_config.json"]);
+        items.ShouldAllBe(i => !i.AsObject().ContainsKey("lastCommit"));
     }
 
     [Fact]
