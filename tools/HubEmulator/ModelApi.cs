@@ -273,6 +273,7 @@ internal static class ModelApi
         "author" => repo.Org,
         "likes" => repo.Facts.Likes,
         "downloads" => repo.Facts.Downloads,
+        // The sidecar has one (30-day) figure; all-time downloads can only be larger.
         "downloadsAllTime" => repo.Facts.Downloads * 4,
         "trendingScore" => repo.Facts.TrendingScore,
         "private" => repo.Private,

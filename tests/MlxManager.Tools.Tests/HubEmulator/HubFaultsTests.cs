@@ -179,7 +179,7 @@ public sealed class HubFaultsTests : IClassFixture<HubEmulatorFixture>
         double measured = size / watch.Elapsed.TotalSeconds;
         // Pacing never runs ahead of the rate; a loaded machine may only make it slower.
         measured.ShouldBeLessThan(rate * 1.15);
-        measured.ShouldBeGreaterThan(rate * 0.2);
+        measured.ShouldBeGreaterThan(rate * 0.05, "pacing must not stall the transfer");
     }
 
     [Fact]
@@ -200,7 +200,7 @@ public sealed class HubFaultsTests : IClassFixture<HubEmulatorFixture>
         bodies.ShouldAllBe(b => b.Length == size);
         double combined = 2.0 * size / watch.Elapsed.TotalSeconds;
         combined.ShouldBeLessThan(rate * 1.15);
-        combined.ShouldBeGreaterThan(rate * 0.2);
+        combined.ShouldBeGreaterThan(rate * 0.05, "pacing must not stall the transfers");
     }
 
     [Fact]
