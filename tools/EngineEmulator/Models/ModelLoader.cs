@@ -108,6 +108,6 @@ public sealed class ModelLoader(HfCache cache, double bytesPerSecond, bool offli
                 [Frame(545, "load", "tokenizer = load_tokenizer(")]);
 
         var weights = WeightMemory.Load(weightFiles, bytesPerSecond, cancellationToken);
-        return new LoadedModel(model, folder, weights, weightFiles.Sum(f => new FileInfo(f).Length));
+        return new LoadedModel(model, folder, weights, weightFiles.Sum(WeightMemory.FileLength));
     }
 }

@@ -29,7 +29,7 @@ public sealed class WeightMemory : IDisposable
             var clock = Stopwatch.StartNew();
             foreach (var file in files)
             {
-                var length = new FileInfo(file).Length;
+                var length = FileLength(file);
                 if (length == 0) continue;
                 var mapped = MemoryMappedFile.CreateFromFile(file, FileMode.Open, null, 0, MemoryMappedFileAccess.Read);
                 var view = mapped.CreateViewAccessor(0, length, MemoryMappedFileAccess.Read);
@@ -53,6 +53,14 @@ public sealed class WeightMemory : IDisposable
             memory.Dispose();
             throw;
         }
+    }
+
+    /// <summary>The size of the file's contents. HF cache snapshots hold relative symlinks to blobs, and
+    /// <see cref="FileInfo.Length"/> of a symlink is the link's own size, so the file is opened instead.</summary>
+    public static long FileLength(string file)
+    {
+        using var stream = new FileStream(file, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1);
+        return stream.Length;
     }
 
     public void Dispose()
