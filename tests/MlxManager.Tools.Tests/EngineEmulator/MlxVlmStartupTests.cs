@@ -89,4 +89,16 @@ public sealed class MlxVlmStartupTests : IClassFixture<ModelCache>
         ids.ShouldContain(FixtureCatalog.GemmaVision.RepoId);
         ids.ShouldContain(FixtureCatalog.LlamaTools.RepoId);
     }
+
+    [Fact]
+    public async Task Unload_ClearsTheLoadedModel()
+    {
+        using var engine = EngineProcess.Start(Flavour.MlxVlm, ["--model", FixtureCatalog.GemmaVision.RepoId], cache.Environment(("EMULATOR_START_MODE", "load-first")));
+        await engine.WaitListeningAsync();
+
+        using var unload = await engine.Http.PostAsync("/unload", null);
+
+        unload.StatusCode.ShouldBe(HttpStatusCode.OK);
+        (await HealthAsync(engine))["loaded_model"].ShouldBeNull();
+    }
 }

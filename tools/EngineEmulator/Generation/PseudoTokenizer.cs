@@ -77,6 +77,15 @@ public sealed class PromptCache(int capacity)
         }
     }
 
+    /// <summary>Tokens held across all cached sequences.</summary>
+    public long Tokens
+    {
+        get
+        {
+            lock (gate) return entries.Sum(e => (long)e.Tokens.Count);
+        }
+    }
+
     public int CachedPrefix(string model, IReadOnlyList<string> prompt)
     {
         lock (gate)

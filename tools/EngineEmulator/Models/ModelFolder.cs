@@ -45,8 +45,21 @@ public sealed partial record ModelFolder
 
     public bool HasChatTemplate => ChatTemplates.Count > 0;
 
+    /// <summary>KV-cache bytes per token: keys and values, every layer, every KV head, 2-byte elements.</summary>
+    public long KvBytesPerToken
+    {
+        get
+        {
+            var text = Config["text_config"] as JsonObject ?? Config;
+            long Get(string key, long fallback) => text[key] is JsonValue v && v.TryGetValue<long>(out var l) ? l : fallback;
+            var heads = Get("num_attention_heads", 8);
+            var headDim = Get("head_dim", Get("hidden_size", 512) / Math.Max(1, heads));
+            return 2 * Get("num_hidden_layers", 4) * Get("num_key_value_heads", heads) * headDim * 2;
+        }
+    }
+
     /// <summary>Reads a folder; throws <see cref="FileNotFoundException"/> without config.json and
-    /// <see cref="JsonException"/> when it is not JSON.</summary>
+    /// <see cref="JsonException"/> when config.json, tokenizer_config.json or chat_template.json is not JSON.</summary>
     public static ModelFolder Read(string path, string? extraTemplate = null)
     {
         var config = JsonNode.Parse(File.ReadAllText(System.IO.Path.Combine(path, "config.json"))) as JsonObject
@@ -117,16 +130,8 @@ public sealed partial record ModelFolder
     [GeneratedRegex(@"(?<![\w.'""])tools(?![\w'""])")]
     private static partial Regex ToolsIdentifier();
 
-    static JsonObject? ReadObject(string file)
-    {
-        if (!File.Exists(file)) return null;
-        try
-        {
-            return JsonNode.Parse(File.ReadAllText(file)) as JsonObject;
-        }
-        catch (JsonException)
-        {
-            return null;
-        }
-    }
+    /// <summary>A JSON file's object, or null when the file is absent. Malformed JSON throws, as the engines'
+    /// loaders fail on it.</summary>
+    static JsonObject? ReadObject(string file) =>
+        File.Exists(file) ? JsonNode.Parse(File.ReadAllText(file)) as JsonObject : null;
 }

@@ -269,7 +269,8 @@ public sealed class MlxLmEngine(EngineRuntime runtime)
         var tools = !textCompletion && chat.Tools.Count > 0 && model.Folder.SupportsTools ? ToolOutput.Parsed : ToolOutput.Ignored;
         var turn = await ChatTurn.BuildAsync(runtime, chat, model, thinking, tools,
             context.RequestServices.GetRequiredService<IHttpClientFactory>(), usePromptCache: true, context.RequestAborted);
-        Log.PythonLog("INFO", $"Prompt Cache: {runtime.PromptCache.Count} sequences, {runtime.PromptCache.Count * 0.01:0.00} GB");
+        Log.PythonLog("INFO", string.Create(System.Globalization.CultureInfo.InvariantCulture,
+            $"Prompt Cache: {runtime.PromptCache.Count} sequences, {runtime.PromptCache.Tokens * model.Folder.KvBytesPerToken / 1e9:0.00} GB"));
         await new MlxLmResponse(runtime, context, turn, requested, textCompletion).WriteAsync();
     }
 

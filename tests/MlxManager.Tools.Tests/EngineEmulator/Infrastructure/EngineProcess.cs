@@ -136,25 +136,16 @@ public sealed class EngineProcess : IDisposable
         return long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[1]) * 1024;
     }
 
-    /// <summary>The process ids of the children of <paramref name="pid"/>.</summary>
-    public static IReadOnlyList<int> Children(int pid)
-    {
-        var children = new List<int>();
-        foreach (var dir in Directory.EnumerateDirectories("/proc").Select(Path.GetFileName).Where(n => n!.All(char.IsAsciiDigit)))
-        {
-            try
-            {
-                var stat = File.ReadAllText($"/proc/{dir}/stat");
-                var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                if (int.Parse(fields[1]) == pid) children.Add(int.Parse(dir!));
-            }
-            catch (IOException)
-            {
-                // The process ended while we looked: it is nobody's child any more.
-            }
-        }
-        return children;
-    }
+    /// <summary>The process ids of the children of <paramref name="pid"/>: Linux lists each thread's children
+    /// in <c>/proc/&lt;pid&gt;/task/&lt;tid&gt;/children</c>.</summary>
+    public static IReadOnlyList<int> Children(int pid) =>
+        Directory.EnumerateDirectories($"/proc/{pid}/task")
+            .Select(task => Path.Combine(task, "children"))
+            .Where(File.Exists)
+            .SelectMany(file => File.ReadAllText(file).Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Select(int.Parse)
+            .Distinct()
+            .ToList();
 
     public void Dispose()
     {
