@@ -15,6 +15,8 @@ public static class KestrelHost
         builder.Logging.ClearProviders();
         builder.Services.AddHttpClient("media", c => c.Timeout = TimeSpan.FromSeconds(15));
         builder.Services.AddSingleton(TimeProvider.System);
+        // A supervisor's SIGTERM should end the engine promptly even while a stream is open.
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = TimeSpan.FromSeconds(2));
         services?.Invoke(builder.Services);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {

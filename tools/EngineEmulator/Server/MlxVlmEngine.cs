@@ -56,6 +56,7 @@ public sealed class MlxVlmEngine(EngineRuntime runtime)
         {
             UvicornApp.Running(Log, options.Host, options.Port);
             await app.WaitForShutdownAsync();
+            UvicornApp.Stopped(Log);
             return 0;
         }
 
@@ -68,6 +69,7 @@ public sealed class MlxVlmEngine(EngineRuntime runtime)
             return StartupFailureExitCode;
         }
         await shutdown;
+        UvicornApp.Stopped(Log);
         return 0;
     }
 

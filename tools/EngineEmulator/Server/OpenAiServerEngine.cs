@@ -58,6 +58,7 @@ public sealed class OpenAiServerEngine(EngineRuntime runtime)
         if (runtime.Settings.StartMode == StartMode.LoadFirst)
         {
             await app.WaitForShutdownAsync();
+            UvicornApp.Stopped(Log);
             return 0;
         }
         var shutdown = app.WaitForShutdownAsync();
@@ -68,6 +69,7 @@ public sealed class OpenAiServerEngine(EngineRuntime runtime)
             return 1;
         }
         await shutdown;
+        UvicornApp.Stopped(Log);
         return 0;
     }
 

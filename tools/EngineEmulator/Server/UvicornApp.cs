@@ -19,6 +19,15 @@ public static class UvicornApp
         log.Uvicorn("INFO", $"Uvicorn running on http://{host}:{port} (Press CTRL+C to quit)");
     }
 
+    /// <summary>uvicorn's lines on a graceful stop (SIGTERM/SIGINT).</summary>
+    public static void Stopped(EngineConsole log)
+    {
+        log.Uvicorn("INFO", "Shutting down");
+        log.Uvicorn("INFO", "Waiting for application shutdown.");
+        log.Uvicorn("INFO", "Application shutdown complete.");
+        log.Uvicorn("INFO", $"Finished server process [{Environment.ProcessId}]");
+    }
+
     /// <summary>uvicorn's report of an exception in the lifespan; the caller exits after it.</summary>
     public static void StartupFailed(EngineConsole log, PythonException e, IEnumerable<PythonFrame> appFrames)
     {
