@@ -1,4 +1,3 @@
-using System.Globalization;
 using System.Text;
 
 namespace MlxManager.EngineEmulator.Cli;
@@ -7,7 +6,7 @@ namespace MlxManager.EngineEmulator.Cli;
 /// subcommand (mlx-openai-server's <c>launch</c>): no prefix abbreviations, an option's value is the next
 /// argument whatever it looks like, the first unknown option stops with <c>No such option</c> (plus
 /// difflib suggestions), errors as <c>Usage:</c> / <c>Try '… --help' for help.</c> / <c>Error: …</c> with exit 2.</summary>
-public sealed class ClickCommandLine(string prog, string command, string groupHelp, string commandHelp, IReadOnlyList<OptionSpec> options)
+public sealed class ClickCommandLine(string prog, string command, string commandHelp, IReadOnlyList<OptionSpec> options)
 {
     public IReadOnlyList<OptionSpec> Options { get; } = options;
 
@@ -146,10 +145,6 @@ public sealed class ClickCommandLine(string prog, string command, string groupHe
         return sb.ToString();
     }
 
-    /// <summary>The group's own help (never reached through the entry point, kept for completeness).</summary>
-    public string FormatGroupHelp() =>
-        $"Usage: {prog} [OPTIONS] COMMAND [ARGS]...\n\n  {groupHelp}\n\nOptions:\n  --version  Show the version and exit.\n  --help     Show this message and exit.\n\nCommands:\n  {command}  {commandHelp.Split('\n')[0]}\n";
-
     static string Invocation(OptionSpec option)
     {
         var names = string.Join(", ", option.Spellings);
@@ -203,6 +198,4 @@ public sealed class ClickCommandLine(string prog, string command, string groupHe
             + MatchingCharacters(a, alo, bestI, b, blo, bestJ)
             + MatchingCharacters(a, bestI + bestSize, ahi, b, bestJ + bestSize, bhi);
     }
-
-    public override string ToString() => string.Create(CultureInfo.InvariantCulture, $"{prog} {command}");
 }

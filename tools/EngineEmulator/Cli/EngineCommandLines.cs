@@ -173,7 +173,6 @@ public static class EngineCommandLines
     public static ArgparseCommandLine MlxLm() => new(FlavourNames.MlxLm, "MLX Http Server.", MlxLmOptions);
     public static ArgparseCommandLine MlxVlm() => new(FlavourNames.MlxVlm, "MLX VLM Http Server.", MlxVlmOptions);
     public static ClickCommandLine OpenAiServer() => new(FlavourNames.OpenAiServer, "launch",
-        "Top-level Click command group for the MLX server CLI.",
         "Start the FastAPI/Uvicorn server with the supplied flags.\n\nWhen ``--config`` is provided the server launches in multi-handler mode, loading all models defined in the YAML file. In this mode per-model CLI flags (``--model-path``, ``--model-type``, etc.) are ignored.\n\nOtherwise the command builds a single-model ``MLXServerConfig`` and calls the async ``start`` routine.",
         OpenAiServerOptions);
 

@@ -118,7 +118,7 @@ public static class HandlerProcess
                         loaded?.Dispose();
                         loaded = loader.Load(model, Enum.Parse<LoaderKind>(request["kind"]!.GetValue<string>()), CancellationToken.None,
                             request["chat_template"]?.GetValue<string>());
-                        Console.Error.WriteLine($"{DateTime.Now.ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)} | INFO     | app.core.handler_process:_handler_process_main:306 | ✦ Handler process ready for model '{model}'");
+                        Console.Error.WriteLine($"{TimeProvider.System.GetLocalNow().ToString("yyyy-MM-dd HH:mm:ss", CultureInfo.InvariantCulture)} | INFO     | app.core.handler_process:_handler_process_main:306 | ✦ Handler process ready for model '{model}'");
                         Console.Out.WriteLine("loaded\t" + new JsonObject { ["path"] = loaded.Folder.Path, ["weight_bytes"] = loaded.WeightBytes }.ToJsonString());
                     }
                     catch (PythonException e)

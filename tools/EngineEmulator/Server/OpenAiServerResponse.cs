@@ -16,7 +16,7 @@ public sealed class OpenAiServerResponse(EngineRuntime runtime, HttpContext cont
 
     ToolCallChunking Chunking => runtime.Settings.ToolCallChunking ?? ToolCallChunking.Fragments;
 
-    static string ToolCallId() => $"call_{DateTimeOffset.UtcNow.ToUnixTimeSeconds()}{Random.Shared.Next(0, 1_000_000):D6}";
+    string ToolCallId() => $"call_{runtime.UnixNow}{Random.Shared.Next(0, 1_000_000):D6}";
 
     public async Task WriteAsync()
     {
