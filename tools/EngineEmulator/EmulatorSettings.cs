@@ -20,7 +20,8 @@ public enum ToolCallChunking
     Fragments,
 }
 
-/// <summary>A fault requested for the whole run through <c>EMULATOR_FAULT</c>.</summary>
+/// <summary>A fault requested for the whole run through <c>EMULATOR_FAULT</c>: crash every stream after a few
+/// tokens, hang every completion before its first token, or exit after a delay.</summary>
 public sealed record FaultPlan(bool CrashMidStream, bool Hang, TimeSpan? ExitAfter)
 {
     public static FaultPlan None { get; } = new(false, false, null);

@@ -69,6 +69,20 @@ public sealed class FaultTests : IClassFixture<ModelCache>
     }
 
     [Fact]
+    public async Task HangFault_FromTheEnvironment_EvenAOneTokenProbeNeverReturns()
+    {
+        using var engine = await StartAsync(Flavour.OpenAiServer, FixtureCatalog.Phi8Bit.RepoId, ("EMULATOR_FAULT", "hang"));
+        (await EngineProcess.EventuallyAsync(() => engine.Http.GetAsync("/health").Result.IsSuccessStatusCode, TimeSpan.FromSeconds(60))).ShouldBeTrue();
+        var probe = Body("ready?");
+        probe["max_tokens"] = 1;
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(3));
+
+        await Should.ThrowAsync<OperationCanceledException>(() => engine.Http.PostAsync("/v1/chat/completions", Chat.Json(probe), timeout.Token));
+
+        engine.HasExited.ShouldBeFalse();
+    }
+
+    [Fact]
     public async Task ExitAfter_EndsTheProcessWithStatus1()
     {
         using var engine = EngineProcess.Start(Flavour.MlxLm, ["--model", FixtureCatalog.Phi8Bit.RepoId], cache.Environment(("EMULATOR_FAULT", "exit-after:2")));

@@ -18,8 +18,8 @@ public sealed record GenerationFinished(string FinishReason, int PromptTokens, i
 /// <summary>The limits a request sets.</summary>
 public sealed record GenerationLimits(long MaxTokens, IReadOnlyList<string> Stop);
 
-/// <summary>What to do when a fault strikes mid-stream.</summary>
-public sealed record FaultHooks(bool CrashMidStream, bool HangMidStream, Action Crash);
+/// <summary>Faults for every request: crash after a few streamed tokens, or hang before the first one.</summary>
+public sealed record FaultHooks(bool CrashMidStream, bool HangBeforeFirstToken, Action Crash);
 
 /// <summary>Plays a planned answer through the compute loop: prompt processing with progress, then one
 /// token per step, honouring <c>max_tokens</c> (finish <c>length</c>) and stop strings (finish <c>stop</c>).
@@ -32,6 +32,7 @@ public static class GenerationRun
     public static async IAsyncEnumerable<GenerationEvent> RunAsync(PlannedAnswer answer, GenerationLimits limits, ComputeLoop loop,
         int promptTokens, int cachedTokens, int prefillStepSize, FaultHooks faults, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
+        if (faults.HangBeforeFirstToken) await Task.Delay(Timeout.Infinite, cancellationToken);
         var slot = loop.Begin(promptTokens - cachedTokens, prefillStepSize);
         try
         {
@@ -42,7 +43,7 @@ public static class GenerationRun
             var content = new System.Text.StringBuilder();
             PlannedToolCall? openCall = null;
             bool crash = faults.CrashMidStream || answer.Fault == PromptFault.Crash;
-            bool hang = faults.HangMidStream || answer.Fault == PromptFault.Hang;
+            bool hang = answer.Fault == PromptFault.Hang;
 
             foreach (var token in answer.Tokens)
             {
