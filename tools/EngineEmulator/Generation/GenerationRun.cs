@@ -54,7 +54,12 @@ public static class GenerationRun
                     yield break;
                 }
                 if (generated == FaultAfterTokens && crash) faults.Crash();
-                if (generated == FaultAfterTokens && hang) await Task.Delay(Timeout.Infinite, cancellationToken);
+                if (generated == FaultAfterTokens && hang)
+                {
+                    // A stalled engine makes no progress: leave the loop so no core spins for the hung request.
+                    loop.End(slot);
+                    await Task.Delay(Timeout.Infinite, cancellationToken);
+                }
 
                 await slot.NextTokenAsync(cancellationToken);
                 generated++;

@@ -19,7 +19,7 @@ public sealed partial class EngineRuntime : IDisposable
         HfCache = cache;
         Slot = new ModelSlot(host, options.Flavour == Flavour.MlxVlm || options.ModelType == "multimodal" ? LoaderKind.MlxVlm : LoaderKind.MlxLm, chatTemplate);
         Loop = new ComputeLoop(settings.TokensPerSecond, settings.PrefillTokensPerSecond, host.Device);
-        PromptCache = new PromptCache(10);
+        PromptCache = new PromptCache((int)(options.Raw.Int("prompt_cache_size") ?? 10));
         StartedAt = time.GetUtcNow();
     }
 
