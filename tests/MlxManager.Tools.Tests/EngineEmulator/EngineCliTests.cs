@@ -1,0 +1,73 @@
+using MlxManager.EngineEmulator;
+using MlxManager.Tools.Tests.EngineEmulator.Infrastructure;
+
+namespace MlxManager.Tools.Tests.EngineEmulator;
+
+/// <summary>The installed launchers behave like the real executables on the command line.</summary>
+public sealed class EngineCliTests
+{
+    static async Task<(int Exit, string Stdout, string Stderr)> RunAsync(Flavour flavour, params string[] args)
+    {
+        using var engine = EngineProcess.Start(flavour, args, addPort: false);
+        var exit = await engine.WaitForExitAsync(TimeSpan.FromSeconds(60));
+        return (exit, engine.Stdout, engine.Stderr);
+    }
+
+    [Theory]
+    [InlineData(Flavour.MlxLm, "usage: mlx_lm.server [-h]", "MLX Http Server.")]
+    [InlineData(Flavour.MlxVlm, "usage: mlx_vlm.server [-h]", "MLX VLM Http Server.")]
+    public async Task Help_PrintsArgparseHelpAndExits0(Flavour flavour, string usage, string description)
+    {
+        var (exit, stdout, stderr) = await RunAsync(flavour, "--help");
+
+        exit.ShouldBe(0);
+        stdout.ShouldStartWith(usage);
+        stdout.ShouldContain(description);
+        stdout.ShouldContain("  --max-tokens MAX_TOKENS");
+        stderr.ShouldBeEmpty();
+    }
+
+    [Fact]
+    public async Task Help_OpenAiServer_PrintsLaunchHelp()
+    {
+        using var engine = EngineProcess.Start(Flavour.OpenAiServer, ["--help"], addPort: false);
+        var exit = await engine.WaitForExitAsync(TimeSpan.FromSeconds(60));
+
+        exit.ShouldBe(0);
+        engine.Stdout.ShouldStartWith("Usage: mlx-openai-server launch [OPTIONS]");
+        engine.Stdout.ShouldContain("  --reasoning-parser [");
+        engine.Stdout.ShouldContain("  --help                          Show this message and exit.");
+    }
+
+    [Theory]
+    [InlineData(Flavour.MlxLm, "mlx_lm.server: error: unrecognized arguments: --foo bar")]
+    [InlineData(Flavour.MlxVlm, "mlx_vlm.server: error: unrecognized arguments: --foo bar")]
+    public async Task UnknownFlag_ExitsWith2AndArgparseUsage(Flavour flavour, string error)
+    {
+        var (exit, stdout, stderr) = await RunAsync(flavour, "--model", "x", "--foo", "bar");
+
+        exit.ShouldBe(2);
+        stdout.ShouldBeEmpty();
+        stderr.ShouldStartWith($"usage: {flavour.ExecutableName()} [-h]");
+        stderr.TrimEnd().ShouldEndWith(error);
+    }
+
+    [Fact]
+    public async Task UnknownFlag_OpenAiServer_ExitsWith2AndClickUsage()
+    {
+        using var engine = EngineProcess.Start(Flavour.OpenAiServer, ["--model-path", "x", "--foo"], addPort: false);
+        var exit = await engine.WaitForExitAsync(TimeSpan.FromSeconds(60));
+
+        exit.ShouldBe(2);
+        engine.Stderr.ShouldBe("Usage: mlx-openai-server launch [OPTIONS]\nTry 'mlx-openai-server launch --help' for help.\n\nError: No such option: --foo");
+    }
+
+    [Fact]
+    public async Task BadValue_ExitsWith2()
+    {
+        var (exit, _, stderr) = await RunAsync(Flavour.MlxLm, "--max-tokens", "lots");
+
+        exit.ShouldBe(2);
+        stderr.TrimEnd().ShouldEndWith("mlx_lm.server: error: argument --max-tokens: invalid int value: 'lots'");
+    }
+}
