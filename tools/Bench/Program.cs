@@ -1,2 +1,27 @@
-Console.Error.WriteLine("Bench: not built yet");
-return 2;
+using MlxManager.Bench;
+
+// Reproducible benchmarks; each subcommand prints its figures and a ratio against a baseline measured in the same run.
+const string Usage = """
+    usage: MlxManager.Bench <benchmark> [options]
+      models [--models N] [--baseline N] [--renders N]
+          server time per render of /models?tab=local with N cached models (default 500) against the same page
+          with a baseline of 10, detection results cached; prints both medians and the ratio (target < 3x)
+    """;
+
+if (args.Length == 0 || args[0] is "-h" or "--help")
+{
+    Console.WriteLine(Usage);
+    return args.Length == 0 ? 2 : 0;
+}
+
+return args[0] switch
+{
+    "models" => await ModelsBenchmark.RunAsync(args[1..]),
+    _ => Fail($"unknown benchmark '{args[0]}'"),
+};
+
+static int Fail(string message)
+{
+    Console.Error.WriteLine($"Bench: {message}\n{Usage}");
+    return 2;
+}
