@@ -18,16 +18,28 @@ public sealed partial class DataFolderLock : IDisposable
     {
         dataDirectory.EnsureCreated();
         var path = dataDirectory.PathFor(FileName);
-        try
+        // A process that just released the folder (a restart) can hold the lock a moment longer: a child
+        // forked an instant before the release keeps the open file description until it execs.
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(3);
+        while (true)
         {
-            _stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
-        }
-        catch (IOException exception)
-        {
-            LogInUse(logger, dataDirectory.Root, exception.Message);
-            throw new InvalidOperationException(
-                $"The data folder {dataDirectory.Root} is in use by another MLX Manager. Stop it, or start this one with --data <another folder>.",
-                exception);
+            try
+            {
+                _stream = new FileStream(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                break;
+            }
+            catch (IOException exception) when (DateTime.UtcNow < deadline)
+            {
+                LogWaiting(logger, dataDirectory.Root, exception.Message);
+                Thread.Sleep(100);
+            }
+            catch (IOException exception)
+            {
+                LogInUse(logger, dataDirectory.Root, exception.Message);
+                throw new InvalidOperationException(
+                    $"The data folder {dataDirectory.Root} is in use by another MLX Manager. Stop it, or start this one with --data <another folder>.",
+                    exception);
+            }
         }
         LogAcquired(logger, dataDirectory.Root);
     }
@@ -36,6 +48,9 @@ public sealed partial class DataFolderLock : IDisposable
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Data folder: {Root}")]
     private static partial void LogAcquired(ILogger logger, string root);
+
+    [LoggerMessage(Level = LogLevel.Debug, Message = "The data folder {Root} is still locked, waiting: {Detail}")]
+    private static partial void LogWaiting(ILogger logger, string root, string detail);
 
     [LoggerMessage(Level = LogLevel.Error, Message = "The data folder {Root} is locked by another process: {Detail}")]
     private static partial void LogInUse(ILogger logger, string root, string detail);
