@@ -20,7 +20,7 @@ public sealed class MlxVlmStartupTests : IClassFixture<ModelCache>
     [Fact]
     public async Task Health_LoadedModelIsNullUntilTheModelIsInMemory()
     {
-        using var engine = EngineProcess.Start(Flavour.MlxVlm, ["--model", FixtureCatalog.QwenVision.RepoId], cache.Environment(("EMULATOR_LOAD_RATE", "1M")));
+        using var engine = EngineProcess.Start(Flavour.MlxVlm, ["--model", FixtureCatalog.QwenVision.RepoId], cache.Environment(("EMULATOR_LOAD_RATE", "300K")));
         await engine.WaitListeningAsync();
 
         var before = await HealthAsync(engine);

@@ -18,7 +18,7 @@ public sealed class OpenAiServerStartupTests : IClassFixture<ModelCache>
     public async Task Health_Is503UntilLoadedThen200()
     {
         using var engine = EngineProcess.Start(Flavour.OpenAiServer, ["--model-path", FixtureCatalog.QwenThinking.RepoId, "--no-log-file"],
-            cache.Environment(("EMULATOR_LOAD_RATE", "1M")));
+            cache.Environment(("EMULATOR_LOAD_RATE", "300K")));
         await engine.WaitListeningAsync();
 
         using var before = await engine.Http.GetAsync("/health");
