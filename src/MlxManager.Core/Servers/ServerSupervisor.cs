@@ -539,6 +539,24 @@ public sealed partial class ServerSupervisor : IHostedService, IServerDirectory,
         LogNotStarted(_logger, run.Profile.Name, reason);
     }
 
+    /// <summary>
+    /// Variables the manager sets for every engine on top of the engine command's own (the HF cache the library uses,
+    /// offline mode when the manager is offline); the profile's variables win over them. For the command preview.
+    /// </summary>
+    public IReadOnlyDictionary<string, string> ManagedEnvironment
+    {
+        get
+        {
+            var managed = new Dictionary<string, string>(StringComparer.Ordinal) { ["HF_HUB_CACHE"] = _huggingFace.HubCache };
+            if (_huggingFace.Offline)
+            {
+                managed["HF_HUB_OFFLINE"] = "1";
+            }
+
+            return managed;
+        }
+    }
+
     /// <summary>The engine's environment: the manager's own minus its private settings, the HF cache it uses, then the command's additions.</summary>
     private Dictionary<string, string> EngineEnvironment(IReadOnlyDictionary<string, string> additions)
     {
@@ -557,10 +575,9 @@ public sealed partial class ServerSupervisor : IHostedService, IServerDirectory,
         }
 
         // The engines must look in the same HF cache as the manager's library (which may be configured, not inherited).
-        environment["HF_HUB_CACHE"] = _huggingFace.HubCache;
-        if (_huggingFace.Offline)
+        foreach (var (name, value) in ManagedEnvironment)
         {
-            environment["HF_HUB_OFFLINE"] = "1";
+            environment[name] = value;
         }
 
         foreach (var (name, value) in additions)
