@@ -747,7 +747,7 @@ public sealed partial class ServerSupervisor : IHostedService, IServerDirectory,
                     return;
                 }
 
-                if (run.State is ServerState.Starting or ServerState.Loading && now - run.StartedAt > _options.EffectiveLoadTimeout)
+                if (run.State is ServerState.Starting or ServerState.Loading && now - run.WatchedSince > _options.EffectiveLoadTimeout)
                 {
                     await FailAsync(run,
                         $"It did not answer a one-token completion within {Describe(_options.EffectiveLoadTimeout)} (the load timeout, setting {ServerOptions.SectionName}:LoadTimeout).",
@@ -945,7 +945,7 @@ public sealed partial class ServerSupervisor : IHostedService, IServerDirectory,
                     continue;
                 }
 
-                var remaining = _options.EffectiveLoadTimeout - (_time.GetUtcNow() - run.StartedAt);
+                var remaining = _options.EffectiveLoadTimeout - (_time.GetUtcNow() - run.WatchedSince);
                 if (remaining <= TimeSpan.Zero)
                 {
                     return; // the watch loop reports the timeout
@@ -1017,7 +1017,7 @@ public sealed partial class ServerSupervisor : IHostedService, IServerDirectory,
     private async Task SetReadyAsync(SupervisedRun run)
     {
         var now = _time.GetUtcNow();
-        var took = Describe(now - run.StartedAt);
+        var took = Describe(now - run.WatchedSince);
         var changed = false;
         Change(run, r =>
         {
@@ -1035,7 +1035,7 @@ public sealed partial class ServerSupervisor : IHostedService, IServerDirectory,
         }
 
         run.Log?.Write(run.Reattached ? "Ready: it still answers a one-token completion." : $"Ready: answered a one-token completion after {took}.");
-        LogReady(_logger, run.Profile.Name, took);
+        LogReady(_logger, run.Profile.Name, run.Reattached ? "re-attaching" : "starting", took);
         await PersistAsync(run).ConfigureAwait(false);
     }
 
@@ -1066,6 +1066,7 @@ public sealed partial class ServerSupervisor : IHostedService, IServerDirectory,
                 new DateTimeOffset(row.StartedAtUtc, TimeSpan.Zero), row.LogPath, row.OutputPath)
             {
                 Reattached = true,
+                WatchedSince = _time.GetUtcNow(),
             };
             run.Log = RunLog.Resume(row.OutputPath, row.LogPath, _time);
             Change(run, r =>
@@ -1360,8 +1361,8 @@ public sealed partial class ServerSupervisor : IHostedService, IServerDirectory,
     [LoggerMessage(Level = LogLevel.Warning, Message = "The server of {Profile} was not started: {Reason}")]
     private static partial void LogNotStarted(ILogger logger, string profile, string reason);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "The server of {Profile} is ready after {Took}")]
-    private static partial void LogReady(ILogger logger, string profile, string took);
+    [LoggerMessage(Level = LogLevel.Information, Message = "The server of {Profile} is ready, {Took} after {Event}")]
+    private static partial void LogReady(ILogger logger, string profile, string @event, string took);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "The server of {Profile} failed: {Reason}")]
     private static partial void LogFailed(ILogger logger, string profile, string reason);

@@ -42,6 +42,9 @@ internal sealed class SupervisedRun(
 
     public DateTimeOffset StartedAt { get; } = startedAt;
 
+    /// <summary>When this manager began watching it: the start, or the re-attach (the load timeout counts from here).</summary>
+    public DateTimeOffset WatchedSince { get; set; } = startedAt;
+
     public string LogPath { get; } = logPath;
 
     public string OutputPath { get; } = outputPath;

@@ -9,7 +9,8 @@ namespace MlxManager.Web.Pages.Servers;
 /// <param name="History">The last five minutes, for the sparkline.</param>
 /// <param name="CanManage">The viewer may start, stop and restart servers (admins).</param>
 /// <param name="Now">When the fragment was rendered (uptime).</param>
-public sealed record ServerTile(ServerSnapshot Server, ServerMetrics? Metrics, MetricsHistory? History, bool CanManage, DateTimeOffset Now);
+/// <param name="MemoryMetricName">What the memory figure is on this platform ("resident memory (RSS)", "physical footprint").</param>
+public sealed record ServerTile(ServerSnapshot Server, ServerMetrics? Metrics, MetricsHistory? History, bool CanManage, DateTimeOffset Now, string MemoryMetricName);
 
 /// <summary>The machine's memory and what all servers use of it, for the system memory bar.</summary>
 /// <param name="TotalBytes">Installed memory; null when the platform does not tell.</param>
@@ -34,7 +35,8 @@ public sealed class ServersViewBuilder(IServerDirectory servers, MetricsSampler 
                 server.IsActive ? latest?.Servers.FirstOrDefault(m => m.ServerId == server.ServerId && m.Root == server.Process) : null,
                 server.IsActive ? metrics.HistoryFor(server.ServerId) : null,
                 canManage,
-                now))
+                now,
+                processes.MemoryMetricName))
             .ToList();
         var serversBytes = tiles.Sum(t => t.Metrics is { IsRunning: true } m ? m.MemoryBytes : 0);
         var memory = new SystemMemoryBar(latest?.SystemMemory?.TotalBytes, latest?.SystemMemory?.UsedBytes, serversBytes, processes.MemoryMetricName);
