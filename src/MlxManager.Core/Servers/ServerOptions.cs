@@ -23,11 +23,11 @@ public sealed class ServerOptions
     /// <summary>Whether profiles marked auto-start are started when the manager starts. Default true.</summary>
     public bool AutoStart { get; set; } = true;
 
-    /// <summary>How often a starting or loading server's output and process are checked. Default 100 ms.</summary>
+    /// <summary>How often servers are checked while any of them starts, loads or stops. Default 100 ms.</summary>
     public TimeSpan WatchIntervalWhileLoading { get; set; } = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>How often a ready server's output and process are checked. Default 250 ms.</summary>
-    public TimeSpan WatchIntervalWhenReady { get; set; } = TimeSpan.FromMilliseconds(250);
+    /// <summary>How often ready servers' output and processes are checked (all in one pass). Default 500 ms.</summary>
+    public TimeSpan WatchIntervalWhenReady { get; set; } = TimeSpan.FromMilliseconds(500);
 
     /// <summary>Output quiet for this long completes a fatal log signature that may still grow (a traceback). Default 250 ms.</summary>
     public TimeSpan QuietBeforeFlush { get; set; } = TimeSpan.FromMilliseconds(250);

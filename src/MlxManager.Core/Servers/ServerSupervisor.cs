@@ -55,7 +55,11 @@ public sealed partial class ServerSupervisor : IHostedService, IServerDirectory,
     private readonly IProcessTable _treeTable = ProcessTable.ForCurrentPlatform();
     private readonly List<ProcessUsage> _treeBuffer = [];
     private readonly CancellationTokenSource _shutdown = new();
+    private readonly CancellationTokenSource _watchStop = new();
+    private readonly HashSet<SupervisedRun> _watched = [];
+    private TaskCompletionSource _wake = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private Task _autoStart = Task.CompletedTask;
+    private Task _watchLoop = Task.CompletedTask;
     private long _version;
     private int _disposed;
 
@@ -292,6 +296,7 @@ public sealed partial class ServerSupervisor : IHostedService, IServerDirectory,
     /// <summary>Re-attaches to servers left running by an earlier manager, then starts auto-start profiles in the background.</summary>
     async Task IHostedService.StartAsync(CancellationToken cancellationToken)
     {
+        _watchLoop = Task.Run(() => WatchLoopAsync(_watchStop.Token), CancellationToken.None);
         await ReattachAsync(cancellationToken).ConfigureAwait(false);
         if (_options.AutoStart)
         {
@@ -327,6 +332,9 @@ public sealed partial class ServerSupervisor : IHostedService, IServerDirectory,
             })).ConfigureAwait(false);
         }
 
+        // The watch loop ran until now so that stopping servers could see them end; the rest are left running.
+        await _watchStop.CancelAsync().ConfigureAwait(false);
+        await _watchLoop.ConfigureAwait(false);
         foreach (var run in runs)
         {
             await DetachAsync(run).ConfigureAwait(false);
@@ -342,6 +350,7 @@ public sealed partial class ServerSupervisor : IHostedService, IServerDirectory,
         }
 
         _shutdown.Cancel();
+        _watchStop.Cancel();
         lock (_lock)
         {
             foreach (var run in _servers.Values)
@@ -352,6 +361,7 @@ public sealed partial class ServerSupervisor : IHostedService, IServerDirectory,
         }
 
         _shutdown.Dispose();
+        _watchStop.Dispose();
     }
 
     private async Task<ServerCommandResult> StartLockedAsync(int profileId, CancellationToken cancellationToken)
@@ -417,7 +427,7 @@ public sealed partial class ServerSupervisor : IHostedService, IServerDirectory,
         await PersistAsync(run).ConfigureAwait(false);
         _metrics.Track(run.ServerId, identity);
         LogStarted(_logger, profile.Name, pid, profile.Port);
-        run.WatchTask = Task.Run(() => WatchAsync(run), CancellationToken.None);
+        Watch(run);
         return new ServerCommandResult(true, $"Started \"{profile.Name}\" (pid {pid}); it is loading its model.", run.Current);
     }
 
@@ -649,7 +659,7 @@ public sealed partial class ServerSupervisor : IHostedService, IServerDirectory,
 
     private async Task<bool> WaitEndedAsync(SupervisedRun run, TimeSpan timeout, CancellationToken cancellationToken)
     {
-        if (run.WatchTask is null)
+        if (!run.IsWatched)
         {
             // Nothing watches it (should not happen for a run with a process): poll the process itself.
             var deadline = _time.GetUtcNow() + timeout;
@@ -704,71 +714,133 @@ public sealed partial class ServerSupervisor : IHostedService, IServerDirectory,
         return count;
     }
 
-    /// <summary>The watch loop of one run: output, fatal signature, exit, load timeout; starts the readiness probe.</summary>
-    private async Task WatchAsync(SupervisedRun run)
+    /// <summary>Begins watching a run: the one watch loop checks it from now on, and its readiness probe starts.</summary>
+    private void Watch(SupervisedRun run)
     {
-        var token = run.Watching.Token;
-        var probe = Task.Run(() => ProbeUntilReadyAsync(run), CancellationToken.None);
-        var lastOutput = _time.GetUtcNow();
-        var quietFlushed = true;
-        try
+        run.LastOutput = _time.GetUtcNow();
+        run.QuietFlushed = true;
+        run.IsWatched = true;
+        run.ProbeTask = Task.Run(() => ProbeUntilReadyAsync(run), CancellationToken.None);
+        lock (_lock)
         {
-            while (!token.IsCancellationRequested)
+            _watched.Add(run);
+        }
+
+        Wake();
+    }
+
+    /// <summary>Makes the watch loop look at once (a run was added) instead of after its ready interval.</summary>
+    private void Wake()
+    {
+        lock (_lock)
+        {
+            _wake.TrySetResult();
+        }
+    }
+
+    /// <summary>
+    /// The one loop that watches every run (output, fatal signature, exit, load timeout): every
+    /// <see cref="ServerOptions.WatchIntervalWhileLoading"/> while any run starts, loads, stops or has output that may
+    /// still complete a fatal signature, every <see cref="ServerOptions.WatchIntervalWhenReady"/> otherwise. One timer for
+    /// all servers keeps the manager's idle cost flat as servers are added.
+    /// </summary>
+    private async Task WatchLoopAsync(CancellationToken token)
+    {
+        while (!token.IsCancellationRequested)
+        {
+            List<SupervisedRun> runs;
+            lock (_lock)
             {
-                var interval = run.State == ServerState.Ready ? _options.ReadyInterval : _options.LoadingInterval;
-                await Task.Delay(interval, _time, token).ConfigureAwait(false);
-                var now = _time.GetUtcNow();
-                var lines = run.Log?.ReadNewOutput() ?? [];
-                if (lines.Count > 0)
+                runs = [.. _watched];
+            }
+
+            foreach (var run in runs)
+            {
+                try
                 {
-                    lastOutput = now;
-                    quietFlushed = false;
-                    RaiseLogAdvanced(run.ServerId, lines[^1].Sequence);
-                    foreach (var line in lines)
+                    if (await WatchOnceAsync(run).ConfigureAwait(false))
                     {
-                        if (run.Watcher.Observe(line.Text) is { } match)
+                        lock (_lock)
                         {
-                            await FailAsync(run, FatalReason(run, match), null).ConfigureAwait(false);
+                            _watched.Remove(run);
                         }
                     }
                 }
-                else if (!quietFlushed && now - lastOutput >= _options.QuietBeforeFlush)
+                catch (Exception e) when (e is not OperationCanceledException)
                 {
-                    quietFlushed = true;
-                    if (run.Watcher.Flush() is { } match)
-                    {
-                        await FailAsync(run, FatalReason(run, match), null).ConfigureAwait(false);
-                    }
+                    LogWatchFailed(_logger, run.Profile.Name, e);
+                    await FailAsync(run, $"The manager lost track of the server: {e.Message}", null).ConfigureAwait(false);
                 }
+            }
 
-                if (CheckExit(run) is { } exit)
+            var busy = runs.Any(r => r.State != ServerState.Ready || !r.QuietFlushed);
+            Task woken;
+            lock (_lock)
+            {
+                if (_wake.Task.IsCompleted)
                 {
-                    await FinishAsync(run, exit).ConfigureAwait(false);
-                    return;
+                    // Woken during this pass (a run was added after the list was taken): look again at once.
+                    _wake = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    woken = Task.CompletedTask;
                 }
-
-                if (run.State is ServerState.Starting or ServerState.Loading && now - run.WatchedSince > _options.EffectiveLoadTimeout)
+                else
                 {
-                    await FailAsync(run,
-                        $"It did not answer a one-token completion within {Describe(_options.EffectiveLoadTimeout)} (the load timeout, setting {ServerOptions.SectionName}:LoadTimeout).",
-                        null).ConfigureAwait(false);
+                    woken = _wake.Task;
+                }
+            }
+
+            // Nothing to watch: sleep until a run is added (Wake) or the loop is stopped.
+            var interval = runs.Count == 0 ? Timeout.InfiniteTimeSpan : busy ? _options.LoadingInterval : _options.ReadyInterval;
+            await Task.WhenAny(woken, Task.Delay(interval, _time, token)).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>One check of one run. True once the run has ended (and is final).</summary>
+    private async Task<bool> WatchOnceAsync(SupervisedRun run)
+    {
+        if (run.Watching.IsCancellationRequested)
+        {
+            return true; // detached
+        }
+
+        var now = _time.GetUtcNow();
+        var lines = run.Log?.ReadNewOutput() ?? [];
+        if (lines.Count > 0)
+        {
+            run.LastOutput = now;
+            run.QuietFlushed = false;
+            RaiseLogAdvanced(run.ServerId, lines[^1].Sequence);
+            foreach (var line in lines)
+            {
+                if (run.Watcher.Observe(line.Text) is { } match)
+                {
+                    await FailAsync(run, FatalReason(run, match), null).ConfigureAwait(false);
                 }
             }
         }
-        catch (OperationCanceledException) when (token.IsCancellationRequested)
+        else if (!run.QuietFlushed && now - run.LastOutput >= _options.QuietBeforeFlush)
         {
-            // Detached (manager shutting down): the process keeps running; the next manager re-attaches.
+            run.QuietFlushed = true;
+            if (run.Watcher.Flush() is { } match)
+            {
+                await FailAsync(run, FatalReason(run, match), null).ConfigureAwait(false);
+            }
         }
-        catch (Exception e)
+
+        if (CheckExit(run) is { } exit)
         {
-            LogWatchFailed(_logger, run.Profile.Name, e);
-            await FailAsync(run, $"The manager lost track of the server: {e.Message}", null).ConfigureAwait(false);
+            await FinishAsync(run, exit).ConfigureAwait(false);
+            return true;
         }
-        finally
+
+        if (run.State is ServerState.Starting or ServerState.Loading && now - run.WatchedSince > _options.EffectiveLoadTimeout)
         {
-            await run.Probing.CancelAsync().ConfigureAwait(false);
-            await probe.ConfigureAwait(false);
+            await FailAsync(run,
+                $"It did not answer a one-token completion within {Describe(_options.EffectiveLoadTimeout)} (the load timeout, setting {ServerOptions.SectionName}:LoadTimeout).",
+                null).ConfigureAwait(false);
         }
+
+        return false;
     }
 
     private static string FatalReason(SupervisedRun run, FatalLogMatch match) =>
@@ -857,8 +929,10 @@ public sealed partial class ServerSupervisor : IHostedService, IServerDirectory,
         }
 
         _metrics.Untrack(run.ServerId);
+        await run.Probing.CancelAsync().ConfigureAwait(false);
         await PersistAsync(run).ConfigureAwait(false);
         run.Log?.Dispose();
+        run.IsWatched = false;
         run.MarkEnded();
         if (wasOurChild && run.Process is { } root)
         {
@@ -1123,7 +1197,7 @@ public sealed partial class ServerSupervisor : IHostedService, IServerDirectory,
             _metrics.Track(run.ServerId, process);
             LogReattached(_logger, profile.Name, process.Pid, row.Port);
             run.IsOurChild = PosixProcesses.TryReap(process.Pid, out var isChild) is null && isChild;
-            run.WatchTask = Task.Run(() => WatchAsync(run), CancellationToken.None);
+            Watch(run);
             if (row.State == ServerState.Stopping)
             {
                 run.StopRequested = true;
@@ -1188,11 +1262,12 @@ public sealed partial class ServerSupervisor : IHostedService, IServerDirectory,
         }
 
         await run.Watching.CancelAsync().ConfigureAwait(false);
-        if (run.WatchTask is { } watch)
+        if (run.ProbeTask is { } probe)
         {
-            await watch.ConfigureAwait(false);
+            await probe.ConfigureAwait(false);
         }
 
+        run.IsWatched = false;
         run.Log?.Dispose();
         _metrics.Untrack(run.ServerId);
     }

@@ -58,13 +58,23 @@ internal sealed class SupervisedRun(
 
     public bool Reattached { get; set; }
 
-    /// <summary>Cancels the watch loop and the readiness probe (on detach, or once the run has ended).</summary>
+    /// <summary>Cancelled when the run is detached (manager shutting down): watching and probing end, the process stays.</summary>
     public CancellationTokenSource Watching { get; } = new();
 
     /// <summary>Cancels the readiness probe only (stop requested, failed).</summary>
     public CancellationTokenSource Probing { get; } = new();
 
-    public Task? WatchTask { get; set; }
+    /// <summary>The readiness probe, while it runs.</summary>
+    public Task? ProbeTask { get; set; }
+
+    /// <summary>The watch loop checks this run (from its launch or re-attach until it ends or is detached).</summary>
+    public bool IsWatched { get; set; }
+
+    /// <summary>When output was last read (for the quiet period that completes a fatal signature).</summary>
+    public DateTimeOffset LastOutput { get; set; }
+
+    /// <summary>The watcher was flushed since the last output.</summary>
+    public bool QuietFlushed { get; set; } = true;
 
     /// <summary>Serialises writes of this run's row, so the newest state is the one saved last.</summary>
     public SemaphoreSlim PersistGate { get; } = new(1, 1);
