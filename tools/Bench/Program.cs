@@ -6,6 +6,9 @@ const string Usage = """
       models [--models N] [--baseline N] [--renders N]
           server time per render of /models?tab=local with N cached models (default 500) against the same page
           with a baseline of 10, detection results cached; prints both medians and the ratio (target < 3x)
+      servers [--servers N] [--idle-seconds S] [--busy-seconds S] [--clients N] [--load-seconds S] [--settle-seconds S]
+          the manager's own CPU with N (8) emulated servers running, and the server-tiles fragment under 20 clients
+          against a static file served by the same app
     """;
 
 if (args.Length == 0 || args[0] is "-h" or "--help")
@@ -17,6 +20,7 @@ if (args.Length == 0 || args[0] is "-h" or "--help")
 return args[0] switch
 {
     "models" => await ModelsBenchmark.RunAsync(args[1..]),
+    "servers" => await ServersBench.RunAsync(args[1..]),
     _ => Fail($"unknown benchmark '{args[0]}'"),
 };
 

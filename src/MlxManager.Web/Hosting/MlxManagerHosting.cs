@@ -20,6 +20,7 @@ public static class MlxManagerHosting
         builder.AddAccounts();          // Identity, cookie + JWT bearer, policies
         builder.AddRateLimits();        // sign-in / register / token limits
         builder.AddJobs();              // Hangfire on jobs.db, in-process server
+        builder.AddServers();           // engines, metrics sampler, server supervisor (re-attaches, auto-starts)
         builder.AddHtmx();              // antiforgery for htmx requests
         builder.AddPages();             // Razor Pages
         builder.AddModels();            // library, detection jobs, Hub client, model settings
@@ -39,6 +40,7 @@ public static class MlxManagerHosting
         app.MapAccountEndpoints();      // /api/auth/token, /api/me
         app.MapJobsDashboard();         // /admin/jobs (admins only)
         app.MapHtmx();                  // /_htmx/antiforgery.js
+        app.MapServers();               // /servers/events (SSE for the Servers page)
         app.MapPages();                 // Razor Pages
         return app;
     }

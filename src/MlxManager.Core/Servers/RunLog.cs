@@ -1,0 +1,372 @@
+using System.Globalization;
+using System.Text;
+
+namespace MlxManager.Core.Servers;
+
+/// <summary>One line of a server's log.</summary>
+/// <param name="Sequence">1, 2, 3… within the run, in the order the manager read or wrote them.</param>
+/// <param name="At">When the manager read the line (or wrote it, for its own lines).</param>
+/// <param name="Text">The line, without its newline.</param>
+/// <param name="FromManager">True for the manager's own lines (started, ready, stopping…), false for the engine's output.</param>
+public sealed record LogLine(long Sequence, DateTimeOffset At, string Text, bool FromManager);
+
+/// <summary>Lines after a sequence number, and whether some were dropped from memory meanwhile.</summary>
+/// <param name="Lines">Oldest first.</param>
+/// <param name="Skipped">Lines between the requested sequence and the first returned one that are no longer in memory (the log file has them).</param>
+public sealed record LogSlice(IReadOnlyList<LogLine> Lines, long Skipped, long LastSequence);
+
+/// <summary>
+/// The log of one run. The engine writes its stdout and stderr straight into <see cref="OutputPath"/> (a file it
+/// keeps open itself, so it never depends on the manager being alive); the manager tails that file, stamps each
+/// complete line with the time it read it, and appends it to <see cref="LogPath"/> together with its own event
+/// lines. The most recent lines stay in memory for the UI.
+/// </summary>
+/// <remarks>
+/// Format of <see cref="LogPath"/>: <c>2026-11-26T14:02:03.123Z | engine line</c> and
+/// <c>2026-11-26T14:02:03.123Z * manager line</c>. After a manager restart the tail resumes where the previous
+/// manager stopped: the engine lines already in the log are counted and skipped in the output. Lines the engine
+/// wrote while no manager was running are stamped when they are read (a manager line says so).
+/// Thread-safe: the run's watch loop reads output while pages read lines.
+/// </remarks>
+public sealed class RunLog : IDisposable
+{
+    /// <summary>Longer lines are cut (a progress bar without newlines must not grow one line for ever).</summary>
+    public const int MaxLineLength = 16 * 1024;
+
+    private const string EngineMark = " | ";
+    private const string ManagerMark = " * ";
+    private readonly Lock _lock = new();
+    private readonly TimeProvider _time;
+    private readonly LogLine[] _ring;
+    private readonly FileStream _output;
+    private readonly StreamWriter _log;
+    private readonly Decoder _decoder = new UTF8Encoding(false, false).GetDecoder();
+    private readonly byte[] _buffer = new byte[64 * 1024];
+    private readonly char[] _chars = new char[64 * 1024 + 8];
+    private readonly StringBuilder _partial = new();
+    private readonly List<string> _backlog = [];
+    private bool _pendingCarriageReturn;
+    private long _sequence;
+    private long _ringStart = 1;
+    private int _ringCount;
+    private bool _disposed;
+
+    private RunLog(string outputPath, string logPath, TimeProvider time, int capacity)
+    {
+        OutputPath = outputPath;
+        LogPath = logPath;
+        _time = time;
+        _ring = new LogLine[Math.Max(16, capacity)];
+        _output = new FileStream(outputPath, FileMode.OpenOrCreate, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.None);
+        _log = new StreamWriter(new FileStream(logPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete), new UTF8Encoding(false))
+        {
+            AutoFlush = true,
+        };
+    }
+
+    /// <summary>The engine's raw output file.</summary>
+    public string OutputPath { get; }
+
+    /// <summary>The timestamped log file.</summary>
+    public string LogPath { get; }
+
+    /// <summary>The sequence number of the newest line (0 when empty).</summary>
+    public long LastSequence
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _sequence;
+            }
+        }
+    }
+
+    /// <summary>Opens the log of a new run: both files are created empty.</summary>
+    public static RunLog Create(string outputPath, string logPath, TimeProvider time, int capacity = 2000)
+    {
+        File.WriteAllBytes(outputPath, []);
+        File.WriteAllBytes(logPath, []);
+        return new RunLog(outputPath, logPath, time, capacity);
+    }
+
+    /// <summary>
+    /// Opens the log of a run started by an earlier manager: skips the output lines the log already holds and
+    /// loads the last lines of the log into memory.
+    /// </summary>
+    public static RunLog Resume(string outputPath, string logPath, TimeProvider time, int capacity = 2000)
+    {
+        if (!File.Exists(outputPath))
+        {
+            File.WriteAllBytes(outputPath, []);
+        }
+
+        var log = new RunLog(outputPath, logPath, time, capacity);
+        log.LoadExisting();
+        return log;
+    }
+
+    /// <summary>Reads what the engine wrote since the last call; returns the complete lines (also appended to the log file).</summary>
+    public IReadOnlyList<LogLine> ReadNewOutput()
+    {
+        lock (_lock)
+        {
+            if (_disposed)
+            {
+                return [];
+            }
+
+            List<LogLine>? lines = null;
+            foreach (var text in _backlog)
+            {
+                (lines ??= []).Add(Append(text, fromManager: false));
+            }
+
+            _backlog.Clear();
+            int read;
+            while ((read = _output.Read(_buffer, 0, _buffer.Length)) > 0)
+            {
+                var count = _decoder.GetChars(_buffer, 0, read, _chars, 0, flush: false);
+                Split(_chars.AsSpan(0, count), text => (lines ??= []).Add(Append(text, fromManager: false)));
+            }
+
+            return lines ?? (IReadOnlyList<LogLine>)[];
+        }
+    }
+
+    /// <summary>Returns an unterminated last line as a line of its own (call when the engine has exited).</summary>
+    public LogLine? FlushPartialLine()
+    {
+        lock (_lock)
+        {
+            if (_disposed || (_partial.Length == 0 && !_pendingCarriageReturn))
+            {
+                return null;
+            }
+
+            var text = _partial.ToString();
+            _partial.Clear();
+            _pendingCarriageReturn = false;
+            return Append(text, fromManager: false);
+        }
+    }
+
+    /// <summary>Writes one of the manager's own lines (started, ready, stopping, …).</summary>
+    public LogLine Write(string text)
+    {
+        lock (_lock)
+        {
+            return Append(text, fromManager: true);
+        }
+    }
+
+    /// <summary>The newest <paramref name="count"/> lines, oldest first; only the engine's when <paramref name="engineOnly"/>.</summary>
+    public IReadOnlyList<LogLine> Tail(int count, bool engineOnly = false)
+    {
+        lock (_lock)
+        {
+            var result = new List<LogLine>(Math.Min(count, _ringCount));
+            for (var i = _ringCount - 1; i >= 0 && result.Count < count; i--)
+            {
+                var line = _ring[(int)((_ringStart - 1 + i) % _ring.Length)];
+                if (!engineOnly || !line.FromManager)
+                {
+                    result.Add(line);
+                }
+            }
+
+            result.Reverse();
+            return result;
+        }
+    }
+
+    /// <summary>Lines with a sequence above <paramref name="afterSequence"/>, at most <paramref name="max"/> (the newest ones).</summary>
+    public LogSlice After(long afterSequence, int max)
+    {
+        lock (_lock)
+        {
+            var first = Math.Max(afterSequence + 1, _sequence - Math.Min(max, _ringCount) + 1);
+            first = Math.Max(first, _ringStart);
+            var skipped = Math.Max(0, first - (afterSequence + 1));
+            var lines = new List<LogLine>();
+            for (var seq = first; seq <= _sequence; seq++)
+            {
+                lines.Add(_ring[(int)((seq - 1) % _ring.Length)]);
+            }
+
+            return new LogSlice(lines, afterSequence >= _sequence ? 0 : skipped, _sequence);
+        }
+    }
+
+    public void Dispose()
+    {
+        lock (_lock)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            _output.Dispose();
+            _log.Dispose();
+        }
+    }
+
+    /// <summary>Formats a line the way the log file stores it.</summary>
+    public static string Format(LogLine line) =>
+        line.At.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture) + (line.FromManager ? ManagerMark : EngineMark) + line.Text;
+
+    private LogLine Append(string text, bool fromManager)
+    {
+        if (text.Length > MaxLineLength)
+        {
+            text = string.Concat(text.AsSpan(0, MaxLineLength), " … (line cut)");
+        }
+
+        var line = new LogLine(++_sequence, _time.GetUtcNow(), text, fromManager);
+        if (_ringCount < _ring.Length)
+        {
+            _ringCount++;
+        }
+        else
+        {
+            _ringStart++;
+        }
+
+        _ring[(int)((line.Sequence - 1) % _ring.Length)] = line;
+        if (!_disposed)
+        {
+            _log.Write(Format(line));
+            _log.Write('\n');
+        }
+
+        return line;
+    }
+
+    // Lines end at \n, \r\n or a lone \r (progress bars redraw with \r): each becomes a line.
+    private void Split(ReadOnlySpan<char> chars, Action<string> emit)
+    {
+        foreach (var c in chars)
+        {
+            if (_pendingCarriageReturn)
+            {
+                _pendingCarriageReturn = false;
+                emit(_partial.ToString());
+                _partial.Clear();
+                if (c == '\n')
+                {
+                    continue;
+                }
+            }
+
+            if (c == '\n')
+            {
+                emit(_partial.ToString());
+                _partial.Clear();
+            }
+            else if (c == '\r')
+            {
+                _pendingCarriageReturn = true;
+            }
+            else if (_partial.Length <= MaxLineLength)
+            {
+                _partial.Append(c);
+            }
+        }
+    }
+
+    private void LoadExisting()
+    {
+        // Which output lines are already in the log, and the last lines for the UI.
+        long engineLines = 0;
+        var recent = new Queue<LogLine>(_ring.Length);
+        using (var reader = new StreamReader(new FileStream(LogPath, FileMode.OpenOrCreate, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete), Encoding.UTF8))
+        {
+            while (reader.ReadLine() is { } raw)
+            {
+                var parsed = Parse(raw);
+                if (parsed is null)
+                {
+                    continue;
+                }
+
+                if (!parsed.Value.FromManager)
+                {
+                    engineLines++;
+                }
+
+                if (recent.Count == _ring.Length)
+                {
+                    recent.Dequeue();
+                }
+
+                recent.Enqueue(new LogLine(0, parsed.Value.At, parsed.Value.Text, parsed.Value.FromManager));
+            }
+        }
+
+        foreach (var line in recent)
+        {
+            var copy = line with { Sequence = ++_sequence };
+            if (_ringCount < _ring.Length)
+            {
+                _ringCount++;
+            }
+            else
+            {
+                _ringStart++;
+            }
+
+            _ring[(int)((copy.Sequence - 1) % _ring.Length)] = copy;
+        }
+
+        // Skip as many complete output lines as the log holds; what follows was written while no manager ran
+        // and is handed out by the next ReadNewOutput (after the manager has said so in the log).
+        var toSkip = engineLines;
+        int read;
+        while ((read = _output.Read(_buffer, 0, _buffer.Length)) > 0)
+        {
+            var count = _decoder.GetChars(_buffer, 0, read, _chars, 0, flush: false);
+            Split(_chars.AsSpan(0, count), text =>
+            {
+                if (toSkip > 0)
+                {
+                    toSkip--;
+                }
+                else
+                {
+                    _backlog.Add(text);
+                }
+            });
+        }
+    }
+
+    /// <summary>Output lines written while no manager was running (known after <see cref="Resume"/>, until the next read).</summary>
+    public int PendingBacklog
+    {
+        get
+        {
+            lock (_lock)
+            {
+                return _backlog.Count;
+            }
+        }
+    }
+
+    private static (DateTimeOffset At, string Text, bool FromManager)? Parse(string raw)
+    {
+        // 2026-11-26T14:02:03.123Z | text
+        const int stampLength = 24;
+        if (raw.Length < stampLength + 3
+            || !DateTimeOffset.TryParseExact(raw.AsSpan(0, stampLength), "yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture,
+                DateTimeStyles.AssumeUniversal, out var at))
+        {
+            return null;
+        }
+
+        var mark = raw.AsSpan(stampLength, 3);
+        return mark.SequenceEqual(EngineMark) ? (at, raw[(stampLength + 3)..], false)
+            : mark.SequenceEqual(ManagerMark) ? (at, raw[(stampLength + 3)..], true)
+            : null;
+    }
+}

@@ -1,0 +1,71 @@
+using Microsoft.AspNetCore.Authorization;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.AspNetCore.Mvc.Filters;
+using Microsoft.EntityFrameworkCore;
+using MlxManager.Core.Data;
+using MlxManager.Core.Engines;
+using MlxManager.Core.Library;
+using MlxManager.Core.Platform;
+using MlxManager.Core.Profiles;
+using MlxManager.Core.Servers;
+using MlxManager.Web.Accounts;
+
+namespace MlxManager.Web.Pages.Profiles;
+
+/// <summary>PRO-01: change a profile. A running server keeps what it was started with until it is restarted.</summary>
+[Authorize(Policy = AccountPolicies.Admin)]
+public sealed class EditModel(
+    AppDbContext db,
+    ModelLibrary library,
+    ProfileModelResolver models,
+    ProfileValidator validator,
+    EngineRegistry engines,
+    EngineCommandBuilder commands,
+    ServerSupervisor supervisor,
+    ISystemMemoryProbe memory,
+    TimeProvider time)
+    : ProfileFormPage(db, library, models, validator, engines, commands, supervisor, memory, time)
+{
+    public string OriginalName { get; private set; } = "";
+
+    public override void OnPageHandlerExecuting(PageHandlerExecutingContext context)
+    {
+        ProfileId = RouteData.Values.TryGetValue("id", out var id) && int.TryParse(id?.ToString(), out var value) ? value : 0;
+        base.OnPageHandlerExecuting(context);
+    }
+
+    public async Task<IActionResult> OnGetAsync(int id, CancellationToken cancellationToken)
+    {
+        var profile = await Db.Profiles.AsNoTracking().FirstOrDefaultAsync(p => p.Id == id, cancellationToken);
+        if (profile is null)
+        {
+            return NotFound();
+        }
+
+        OriginalName = profile.Name;
+        await PrepareAsync(profile, cancellationToken);
+        Input = ProfileInput.From(profile, ModelOptions.Select(o => o.Reference));
+        return Page();
+    }
+
+    public async Task<IActionResult> OnPostAsync(int id, CancellationToken cancellationToken)
+    {
+        var profile = await Db.Profiles.FirstOrDefaultAsync(p => p.Id == id, cancellationToken);
+        if (profile is null)
+        {
+            return NotFound();
+        }
+
+        OriginalName = profile.Name;
+        Input.ApplyTo(profile);
+        if (!await TrySaveAsync(profile, cancellationToken))
+        {
+            return Page();
+        }
+
+        TempData["ProfileMessage"] = Review.Server is { IsActive: true }
+            ? $"Saved \"{profile.Name}\". Its server still runs with the old settings until you restart it."
+            : $"Saved \"{profile.Name}\".";
+        return RedirectToPage("/Profiles/Index");
+    }
+}
