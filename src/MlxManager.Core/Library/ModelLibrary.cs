@@ -22,6 +22,7 @@ public sealed partial class ModelLibrary
     private Dictionary<string, (string Stamp, LocalModel Model)> _entries = new(StringComparer.Ordinal);
     private LibrarySnapshot? _snapshot;
     private DateTimeOffset _checkedAt;
+    private IReadOnlyList<string> _additionalFolders = [];
 
     public ModelLibrary(
         HfEnvironment environment,
@@ -71,6 +72,51 @@ public sealed partial class ModelLibrary
             _snapshot = null;
         }
     }
+
+    /// <summary>Read-only folders added at run time (the Settings page), scanned besides <see cref="LibraryOptions.ExtraModelFolders"/>.</summary>
+    public IReadOnlyList<string> AdditionalFolders
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _additionalFolders;
+            }
+        }
+    }
+
+    /// <summary>All read-only folders scanned: configured ones, then those added at run time, without duplicates.</summary>
+    public IReadOnlyList<string> ExtraFolders
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return ExtraFoldersUnlocked();
+            }
+        }
+    }
+
+    /// <summary>Replaces the folders added at run time and forgets the cached scan when they changed.</summary>
+    public void SetAdditionalFolders(IEnumerable<string> folders)
+    {
+        ArgumentNullException.ThrowIfNull(folders);
+        var list = folders.Where(f => !string.IsNullOrWhiteSpace(f)).Select(f => f.Trim()).Distinct(StringComparer.Ordinal).ToList();
+        lock (_gate)
+        {
+            if (list.SequenceEqual(_additionalFolders, StringComparer.Ordinal))
+            {
+                return;
+            }
+
+            _additionalFolders = list;
+            _entries = new(StringComparer.Ordinal);
+            _snapshot = null;
+        }
+    }
+
+    private List<string> ExtraFoldersUnlocked() =>
+        _options.ExtraModelFolders.Concat(_additionalFolders).Where(f => !string.IsNullOrWhiteSpace(f)).Distinct(StringComparer.Ordinal).ToList();
 
     /// <summary>
     /// Deletes a cache repo (its <c>models--org--name</c> folder and <c>.locks/models--org--name</c>). Refuses for
@@ -181,7 +227,7 @@ public sealed partial class ModelLibrary
             VisitHubCache(_environment.HubCache, LibrarySourceKind.HubCache, Visit, problems);
         }
 
-        foreach (var folder in _options.ExtraModelFolders.Where(f => !string.IsNullOrWhiteSpace(f)))
+        foreach (var folder in ExtraFoldersUnlocked())
         {
             VisitExtraFolder(folder, Visit, problems);
         }

@@ -22,6 +22,7 @@ public static class MlxManagerHosting
         builder.AddJobs();              // Hangfire on jobs.db, in-process server
         builder.AddHtmx();              // antiforgery for htmx requests
         builder.AddPages();             // Razor Pages
+        builder.AddModels();            // library, detection jobs, Hub client, model settings
         return builder;
     }
 
