@@ -1,9 +1,11 @@
+using System.Text.Json.Serialization;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
 namespace MlxManager.Core.Downloads;
 
 /// <summary>Where a download stands. Stored as text.</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<DownloadState>))]
 public enum DownloadState
 {
     /// <summary>Waiting for a free slot (<see cref="DownloadOptions.MaxConcurrent"/>) or for a worker to pick its job up.</summary>
@@ -29,6 +31,7 @@ public enum DownloadState
 }
 
 /// <summary>A stop asked of a running download by someone else (a page, the API, another process).</summary>
+[JsonConverter(typeof(JsonStringEnumConverter<DownloadStopRequest>))]
 public enum DownloadStopRequest
 {
     None,

@@ -1,5 +1,6 @@
 using System.Buffers;
 using System.Net.Http;
+using System.Runtime.ExceptionServices;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
@@ -68,6 +69,28 @@ public sealed partial class ModelDownloader
     public async Task<DownloadPlan> PlanAsync(string repoId, string revision = "main", string? pinnedCommit = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(repoId);
+        for (var failures = 1; ; failures++)
+        {
+            try
+            {
+                return await ResolvePlanAsync(repoId, revision, pinnedCommit, cancellationToken).ConfigureAwait(false);
+            }
+            catch (Exception exception) when (IsRetryable(exception, cancellationToken) && exception is not CorruptBlobException)
+            {
+                if (failures > _options.MaxRetries)
+                {
+                    throw new DownloadFailedException($"Could not get the file list of {repoId} after {failures} attempts: {Describe(exception)}", exception);
+                }
+
+                var delay = BackOff(failures);
+                LogRetry(_logger, repoId, "(file list)", failures, Describe(exception), delay.TotalMilliseconds);
+                await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
+            }
+        }
+    }
+
+    private async Task<DownloadPlan> ResolvePlanAsync(string repoId, string revision, string? pinnedCommit, CancellationToken cancellationToken)
+    {
         var commit = pinnedCommit;
         if (commit is null)
         {
@@ -443,6 +466,7 @@ public sealed partial class ModelDownloader
         {
             var wanted = (int)Math.Min(buffer.Length, file.Size - have);
             var filled = 0;
+            ExceptionDispatchInfo? broken = null;
             while (filled < wanted)
             {
                 stall.CancelAfter(_options.StallTimeout);
@@ -453,7 +477,14 @@ public sealed partial class ModelDownloader
                 }
                 catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                 {
-                    throw new TimeoutException($"no data for {_options.StallTimeout.TotalSeconds:0} s");
+                    broken = ExceptionDispatchInfo.Capture(new TimeoutException($"no data for {_options.StallTimeout.TotalSeconds:0} s"));
+                    break;
+                }
+                catch (Exception exception) when (exception is IOException or HttpRequestException or OperationCanceledException)
+                {
+                    // The connection broke (or the download was stopped): what already arrived is kept below.
+                    broken = ExceptionDispatchInfo.Capture(exception);
+                    break;
                 }
 
                 if (read == 0)
@@ -464,24 +495,29 @@ public sealed partial class ModelDownloader
                 filled += read;
             }
 
+            if (filled > 0)
+            {
+                // Every byte that arrived goes to disk, also when the transfer just broke: the resume starts after it.
+                hash.Append(buffer.AsSpan(0, filled));
+                try
+                {
+                    await RandomAccess.WriteAsync(handle, buffer.AsMemory(0, filled), have, CancellationToken.None).ConfigureAwait(false);
+                }
+                catch (IOException exception)
+                {
+                    throw new DownloadFailedException($"Could not write {incomplete}: {exception.Message}", exception);
+                }
+
+                have += filled;
+                attempt.ReceivedBytes += filled;
+                progress.Received(file.Path, filled);
+            }
+
+            broken?.Throw();
             if (filled == 0)
             {
                 throw new IOException($"the connection ended after {have} of {file.Size} bytes");
             }
-
-            hash.Append(buffer.AsSpan(0, filled));
-            try
-            {
-                await RandomAccess.WriteAsync(handle, buffer.AsMemory(0, filled), have, cancellationToken).ConfigureAwait(false);
-            }
-            catch (IOException exception)
-            {
-                throw new DownloadFailedException($"Could not write {incomplete}: {exception.Message}", exception);
-            }
-
-            have += filled;
-            attempt.ReceivedBytes += filled;
-            progress.Received(file.Path, filled);
         }
 
         if (await content.ReadAsync(buffer.AsMemory(0, 1), cancellationToken).ConfigureAwait(false) != 0)

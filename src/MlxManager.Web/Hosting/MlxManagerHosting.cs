@@ -23,6 +23,7 @@ public static class MlxManagerHosting
         builder.AddHtmx();              // antiforgery for htmx requests
         builder.AddPages();             // Razor Pages
         builder.AddModels();            // library, detection jobs, Hub client, model settings
+        builder.AddDownloads();         // download jobs, queue, progress board (after AddModels: replaces its manifest store)
         return builder;
     }
 
@@ -39,6 +40,7 @@ public static class MlxManagerHosting
         app.MapAccountEndpoints();      // /api/auth/token, /api/me
         app.MapJobsDashboard();         // /admin/jobs (admins only)
         app.MapHtmx();                  // /_htmx/antiforgery.js
+        app.MapDownloads();             // /downloads (tiles, SSE), /api/downloads
         app.MapPages();                 // Razor Pages
         return app;
     }
