@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using MlxManager.Core.Data;
 using MlxManager.Core.Discovery;
 using MlxManager.Core.Discovery.Jobs;
+using MlxManager.Core.Downloads;
 using MlxManager.Core.Hub;
 using MlxManager.Core.Library;
 using MlxManager.Core.Platform;
@@ -73,6 +74,7 @@ public sealed partial class ModelCatalog(
     HubSearchCache searches,
     ModelSettingsStore settings,
     ISystemMemoryProbe memoryProbe,
+    DownloadBoard downloads,
     AppDbContext db,
     TimeProvider time,
     ILogger<ModelCatalog> logger)
@@ -86,9 +88,12 @@ public sealed partial class ModelCatalog(
         var snapshot = library.GetModels();
         var profiles = await ProfileCountsAsync(cancellationToken);
 
+        // A model with an open download shows as its download tile only (above the results), on both tabs.
+        var downloading = (await downloads.RefreshAsync(cancellationToken)).OpenRepoIds;
+
         if (query.IsLocal)
         {
-            var models = snapshot.Models.Where(m => Matches(query.Search, m.RepoId)).ToList();
+            var models = snapshot.Models.Where(m => Matches(query.Search, m.RepoId) && !(m.Kind == LibrarySourceKind.HubCache && downloading.Contains(m.RepoId))).ToList();
             var requests = models.Where(m => m.SnapshotPath is not null).Select(m => new DetectionRequest(m.RepoId, LocalCommit(m), DetectionSourceKind.Local, m.SnapshotPath)).ToList();
             var statuses = await detections.EnsureAsync(requests, cancellationToken);
             var tiles = models.Select(m => LocalTile(m, m.SnapshotPath is null ? null : statuses.GetValueOrDefault(ModelDetections.Key(m.RepoId, LocalCommit(m))), profiles, query, memory)).ToList();
@@ -109,7 +114,7 @@ public sealed partial class ModelCatalog(
             return new ModelsView(query, [], 0, exception.Message, exception.Kind, endpoint, false, snapshot, memory, isAdmin, now);
         }
 
-        var results = pages.SelectMany(p => p.Models).DistinctBy(m => m.Id, StringComparer.Ordinal).ToList();
+        var results = pages.SelectMany(p => p.Models).DistinctBy(m => m.Id, StringComparer.Ordinal).Where(m => !downloading.Contains(m.Id)).ToList();
         var hubRequests = results.Where(m => m.Sha is not null)
             .Select(m => new DetectionRequest(m.Id, m.Sha!, DetectionSourceKind.Hub, null, new DetectionHints(m.Tags, m.SafetensorsParameters)))
             .ToList();
