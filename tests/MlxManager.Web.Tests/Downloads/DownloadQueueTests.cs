@@ -242,7 +242,7 @@ public sealed class DownloadQueueTests
     public async Task AppRestartMidDownload_ContinuesFromThePartialBytesWithTheSameJob()
     {
         using var folder = new TestDataFolder();
-        await using var hub = await HubEmulatorHost.StartAsync(new HubEmulatorOptions { Root = Path.GetDirectoryName(Path.GetDirectoryName(DownloadsHost.Repos[Sharded].Folder))!, Token = DownloadsHost.HubToken });
+        await using var hub = await HubEmulatorHost.StartAsync(new HubEmulatorOptions { Root = DownloadsHost.HubRoot, Token = DownloadsHost.HubToken });
         hub.Faults.Throttle(2_000_000);
         Download record;
         Dictionary<string, long> partials;

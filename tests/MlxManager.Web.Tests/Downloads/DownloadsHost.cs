@@ -55,6 +55,9 @@ public sealed class DownloadsHost : IAsyncDisposable
 
     public static IReadOnlyDictionary<string, WrittenRepo> Repos => SharedRoot.Value.Repos;
 
+    /// <summary>The emulator root holding <see cref="Sharded"/> and <see cref="Others"/>.</summary>
+    public static string HubRoot => SharedRoot.Value.Root;
+
     /// <summary>Starts an app (and an emulator unless <paramref name="hub"/> is given); <paramref name="folder"/> reuses a data folder (a restart).</summary>
     public static async Task<DownloadsHost> StartAsync(Action<MlxManagerFactory>? configure = null, TestDataFolder? folder = null, HubEmulatorHost? hub = null)
     {
