@@ -148,7 +148,7 @@ public sealed partial class DownloadQueue
     public Task<DownloadActionResult> RetryAsync(int downloadId, CancellationToken cancellationToken = default) =>
         RequeueAsync(downloadId, null, "queued again", cancellationToken);
 
-    /// <summary>Puts away a failed or cancelled download's tile.</summary>
+    /// <summary>Puts away a failed or cancelled download's tile; a failed one's partial files are removed with it.</summary>
     public async Task<DownloadActionResult> DismissAsync(int downloadId, CancellationToken cancellationToken = default)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
@@ -165,6 +165,28 @@ public sealed partial class DownloadQueue
             if (record.State is not (DownloadState.Failed or DownloadState.Cancelled))
             {
                 return new DownloadActionResult(false, $"Only failed or cancelled downloads can be dismissed; {record.RepoId} is {record.State.ToString().ToLowerInvariant()}.", DownloadView.From(record, null));
+            }
+
+            if (record.State == DownloadState.Failed)
+            {
+                // Nobody runs a failed download; the locks make sure of it before its partial files go.
+                using var run = _runs.TryBegin(record.Id, record.RepoId);
+                var lease = DownloadLease.ForThisProcess($"dismiss-{Guid.NewGuid():N}");
+                if (run is null || !await DownloadLeases.TryClaimAsync(db, record.Id, lease, _options.LeaseDuration, Now, cancellationToken).ConfigureAwait(false))
+                {
+                    return new DownloadActionResult(false, $"The download of {record.RepoId} is busy; try again in a moment.", DownloadView.From(record, null));
+                }
+
+                try
+                {
+                    scope.ServiceProvider.GetRequiredService<ModelDownloader>().RemovePartials(record.RepoId, DownloadPlan.FromJson(record.PlanJson));
+                }
+                finally
+                {
+                    await DownloadLeases.ReleaseAsync(db, record.Id, lease, CancellationToken.None).ConfigureAwait(false);
+                }
+
+                await db.Entry(record).ReloadAsync(cancellationToken).ConfigureAwait(false);
             }
 
             record.Dismissed = true;
@@ -335,7 +357,7 @@ public sealed partial class DownloadQueue
                 return DownloadActionResult.NotFound(downloadId);
             }
 
-            var stoppable = record.IsActive || (request == DownloadStopRequest.Cancel && record.State is DownloadState.Paused or DownloadState.Failed);
+            var stoppable = record.IsActive || (request == DownloadStopRequest.Cancel && record.State == DownloadState.Paused);
             if (!stoppable)
             {
                 return new DownloadActionResult(false, $"The download of {record.RepoId} is {record.State.ToString().ToLowerInvariant()}; there is nothing to {verb}.", DownloadView.From(record, null));
@@ -464,6 +486,7 @@ public sealed partial class DownloadQueue
         if (state == DownloadState.Cancelled)
         {
             record.CompletedBytes = 0;
+            record.FilesDone = 0;
         }
     }
 

@@ -35,7 +35,7 @@ public sealed record DownloadView(
 
     public bool CanResume => State == DownloadState.Paused;
 
-    public bool CanCancel => (IsActive && StopRequest != DownloadStopRequest.Cancel) || State is DownloadState.Paused or DownloadState.Failed;
+    public bool CanCancel => (IsActive && StopRequest != DownloadStopRequest.Cancel) || State is DownloadState.Paused;
 
     public bool CanRetry => State is DownloadState.Failed or DownloadState.Cancelled;
 

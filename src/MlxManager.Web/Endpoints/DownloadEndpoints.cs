@@ -19,8 +19,8 @@ public sealed record DownloadRequest(string? RepoId);
 /// Downloads over HTTP. For the browser (cookie, antiforgery; outside <c>/api</c>): <c>GET /downloads/tiles</c> (the
 /// tiles fragment), <c>GET /downloads/events</c> (SSE: event <c>downloads</c> carries the tiles' HTML whenever they
 /// change, event <c>library</c> a stamp whenever a download finished), <c>POST /downloads</c> (form field
-/// <c>repoId</c>) and <c>POST /downloads/{id}/pause|resume|cancel|retry|dismiss</c>, which answer with the tiles
-/// fragment. For API clients (bearer token): <c>GET /api/downloads</c>, <c>GET /api/downloads/{id}</c>,
+/// <c>repoId</c>) and <c>POST /downloads/{id}/pause|resume|cancel|retry|dismiss</c>, which answer with the notice line
+/// (#download-notice) only: the tiles have a single writer, the SSE stream, so no answer paints an older state. For API clients (bearer token): <c>GET /api/downloads</c>, <c>GET /api/downloads/{id}</c>,
 /// <c>POST /api/downloads</c> (<c>{"repoId": "org/name"}</c>, 202) and the same five actions. Starting and steering
 /// downloads is for administrators, like deleting models; everyone signed in sees them.
 /// </summary>
@@ -36,8 +36,8 @@ public static partial class DownloadEndpoints
         browser.MapPost("", StartFromPageAsync).RequireAuthorization(AccountPolicies.Admin).AddEndpointFilter(ValidateAntiforgery);
         foreach (var action in Actions)
         {
-            browser.MapPost($"/{{id:int}}/{action}", (int id, HttpContext context, DownloadQueue queue, DownloadBoard board, RazorPartials partials, HfEnvironment environment) =>
-                    ActFromPageAsync(action, id, context, queue, board, partials, environment))
+            browser.MapPost($"/{{id:int}}/{action}", (int id, HttpContext context, DownloadQueue queue, RazorPartials partials) =>
+                    ActFromPageAsync(action, id, context, queue, partials))
                 .RequireAuthorization(AccountPolicies.Admin)
                 .AddEndpointFilter(ValidateAntiforgery);
         }
@@ -94,38 +94,32 @@ public static partial class DownloadEndpoints
         }
     }
 
-    private static async Task<IResult> StartFromPageAsync(HttpContext context, DownloadQueue queue, DownloadBoard board, RazorPartials partials, HfEnvironment environment)
+    private static async Task<IResult> StartFromPageAsync(HttpContext context, DownloadQueue queue, RazorPartials partials)
     {
         var form = await context.Request.ReadFormAsync(context.RequestAborted);
-        var repoId = form["repoId"].ToString();
-        string notice;
-        var isError = false;
+        DownloadNotice notice;
         try
         {
-            var started = await queue.StartAsync(repoId, context.User.FindFirstValue(ClaimTypes.Email) ?? context.User.Identity?.Name, context.RequestAborted);
-            notice = started.Message;
+            var started = await queue.StartAsync(form["repoId"].ToString(), context.User.FindFirstValue(ClaimTypes.Email) ?? context.User.Identity?.Name, context.RequestAborted);
+            notice = new DownloadNotice(started.Message, IsError: false);
         }
         catch (ArgumentException exception)
         {
-            notice = exception.Message;
-            isError = true;
+            notice = new DownloadNotice(exception.Message, IsError: true);
         }
 
-        return await FragmentAsync(context, board, partials, environment, notice, isError);
+        return await NoticeAsync(context, partials, notice);
     }
 
-    private static async Task<IResult> ActFromPageAsync(string action, int id, HttpContext context, DownloadQueue queue, DownloadBoard board, RazorPartials partials, HfEnvironment environment)
+    private static async Task<IResult> ActFromPageAsync(string action, int id, HttpContext context, DownloadQueue queue, RazorPartials partials)
     {
+        // The tiles change through the SSE stream; the answer only says when something could not be done.
         var result = await ActAsync(action, id, queue, context.RequestAborted);
-        return await FragmentAsync(context, board, partials, environment, result.Message, !result.Done);
+        return await NoticeAsync(context, partials, result.Done ? DownloadNotice.None : new DownloadNotice(result.Message, IsError: true));
     }
 
-    private static async Task<IResult> FragmentAsync(HttpContext context, DownloadBoard board, RazorPartials partials, HfEnvironment environment, string notice, bool isError)
-    {
-        var state = await board.RefreshAsync(context.RequestAborted);
-        var view = new DownloadTilesView(state.Downloads, CanManage: true, environment.Endpoint, notice, isError);
-        return TypedResults.Content(await partials.RenderAsync(context, DownloadTilesView.PartialPath, view), "text/html; charset=utf-8");
-    }
+    private static async Task<IResult> NoticeAsync(HttpContext context, RazorPartials partials, DownloadNotice notice) =>
+        TypedResults.Content(await partials.RenderAsync(context, DownloadNotice.PartialPath, notice), "text/html; charset=utf-8");
 
     private static async Task<Ok<IReadOnlyList<DownloadView>>> ListAsync(DownloadQueue queue, CancellationToken cancellationToken) =>
         TypedResults.Ok(await queue.ListAsync(cancellationToken: cancellationToken));

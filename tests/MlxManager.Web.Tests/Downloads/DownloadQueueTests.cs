@@ -34,8 +34,10 @@ public sealed class DownloadQueueTests
 
         response.StatusCode.ShouldBe(HttpStatusCode.OK);
         var html = await response.Content.ReadAsStringAsync();
-        html.ShouldContain("id=\"download-tiles\" hx-swap-oob=\"innerHTML\"");
-        html.ShouldContain($"data-testid=\"download-tile\" data-repo=\"{Sharded}\"");
+        html.ShouldContain("id=\"download-notice\"");
+        html.ShouldContain("hx-swap-oob=\"true\"");
+        html.ShouldNotContain("data-testid=\"model-tile\"", customMessage: "the ordinary tile's swap target gets nothing: it leaves the list");
+        (await admin.GetHtmlAsync("/downloads/tiles")).ShouldContain($"data-testid=\"download-tile\" data-repo=\"{Sharded}\"");
         admin.Dispose();
 
         var record = await host.RecordOfAsync(Sharded);
@@ -140,11 +142,7 @@ public sealed class DownloadQueueTests
         (await admin.HtmxPostAsync($"/downloads/{record.Id}/resume", "/models")).StatusCode.ShouldBe(HttpStatusCode.OK);
         var done = await host.WaitForStateAsync(record.Id, DownloadState.Completed);
 
-        foreach (var (etag, length) in partials)
-        {
-            var resumed = host.Hub.Requests.Entries.Single(r => r.Path == CdnPath(etag));
-            resumed.Range.ShouldBe($"bytes={length}-", "continued from the partial file, not from zero");
-        }
+        DownloadsHost.ShouldHaveResumed(host.Hub, Sharded, partials);
 
         host.ShouldBeCompleteInTheCache(Sharded);
         done.JobId.ShouldBe(paused.JobId);
@@ -167,7 +165,7 @@ public sealed class DownloadQueueTests
         var cancelled = await host.WaitForStateAsync(record.Id, DownloadState.Cancelled, TimeSpan.FromSeconds(2));
         clock.Elapsed.ShouldBeLessThan(TimeSpan.FromSeconds(2));
 
-        (await answer.Content.ReadAsStringAsync()).ShouldContain("Cancelling the download of");
+        answer.StatusCode.ShouldBe(HttpStatusCode.OK);
         cancelled.FinishedAtUtc.ShouldNotBeNull();
         host.Partials(Sharded).ShouldBeEmpty();
         Directory.Exists(host.Cache(Sharded).Folder).ShouldBeFalse("nothing of the model was left behind");
@@ -196,6 +194,39 @@ public sealed class DownloadQueueTests
         (await admin.GetHtmlAsync("/downloads/tiles")).ShouldNotContain($"data-repo=\"{FixtureCatalog.Phi8Bit.RepoId}\"");
         host.Hub.Faults.Reset();
         await host.WaitForStateAsync(first.Id, DownloadState.Completed);
+    }
+
+    [Fact]
+    public async Task RetriesExhausted_FailWithTheReason_AndDismissRemovesThePartialFiles()
+    {
+        await using var host = await DownloadsHost.StartAsync(app => app.Settings["MlxManager:Downloads:MaxRetries"] = "1");
+        using var admin = await host.SignInAsync();
+        var shard = DownloadsHost.Repos[Sharded].Files.First(f => f.IsLfs);
+        var partial = host.Cache(Sharded).IncompletePath(shard.Etag);
+        Directory.CreateDirectory(Path.GetDirectoryName(partial)!);
+        await File.WriteAllBytesAsync(partial, new byte[100_000]);
+        host.Hub.Faults.FailNext(10_000, status: 503, pathPrefix: "/cdn/", retryAfterSeconds: 0);
+
+        var record = await host.StartAsync(admin, Sharded);
+        var failed = await host.WaitForStateAsync(record.Id, DownloadState.Failed);
+
+        failed.Error.ShouldNotBeNull().ShouldContain("failed attempts in a row");
+        failed.Error.ShouldContain("HTTP 503");
+        File.Exists(partial).ShouldBeTrue("a failed download keeps its partial files for a retry");
+        var tiles = await admin.GetHtmlAsync("/downloads/tiles");
+        tiles.ShouldContain("data-testid=\"download-retry\"");
+        tiles.ShouldNotContain("data-testid=\"download-cancel\"");
+
+        (await admin.HtmxPostAsync($"/downloads/{record.Id}/dismiss", "/models")).StatusCode.ShouldBe(HttpStatusCode.OK);
+
+        (await host.RecordAsync(record.Id)).Dismissed.ShouldBeTrue();
+        File.Exists(partial).ShouldBeFalse();
+        Directory.Exists(host.Cache(Sharded).Folder).ShouldBeFalse();
+        (await admin.GetHtmlAsync("/downloads/tiles")).ShouldNotContain("data-testid=\"download-tile\"");
+        host.Hub.Faults.Reset();
+        var again = await host.StartAsync(admin, Sharded);
+        again.Id.ShouldNotBe(record.Id, "a dismissed download is history; asking again starts a new one");
+        await host.WaitForStateAsync(again.Id, DownloadState.Completed);
     }
 
     [Fact]
@@ -266,10 +297,7 @@ public sealed class DownloadQueueTests
         second.App.Services.GetRequiredService<DownloadBoard>(); // builds the host: the released job runs at start
         var done = await second.WaitForStateAsync(record.Id, DownloadState.Completed);
 
-        foreach (var (etag, length) in partials)
-        {
-            hub.Requests.Entries.Single(r => r.Path == CdnPath(etag)).Range.ShouldBe($"bytes={length}-");
-        }
+        DownloadsHost.ShouldHaveResumed(hub, Sharded, partials);
 
         second.ShouldBeCompleteInTheCache(Sharded);
         done.JobId.ShouldBe(interrupted.JobId);

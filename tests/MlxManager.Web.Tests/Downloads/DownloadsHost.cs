@@ -183,6 +183,31 @@ public sealed class DownloadsHost : IAsyncDisposable
             : [];
     }
 
+    /// <summary>
+    /// Checks that every file left partial (ETag → bytes on disk) was continued from its byte count, not from zero: one
+    /// request with <c>Range: bytes=&lt;n&gt;-</c> (on the CDN for LFS files, the Hub's resolve URL for the others), or
+    /// none when every byte had already arrived.
+    /// </summary>
+    public static void ShouldHaveResumed(HubEmulatorHost hub, string repoId, IReadOnlyDictionary<string, long> partials)
+    {
+        var repo = Repos[repoId];
+        partials.ShouldContain(p => p.Value > 0 && p.Value < repo.Files.First(f => f.Etag == p.Key).Size, "some file was cut mid-way");
+        foreach (var (etag, length) in partials)
+        {
+            var file = repo.Files.First(f => f.Etag == etag);
+            var path = file.IsLfs ? $"/cdn/repos/{etag}" : $"/{repoId}/resolve/{repo.Commit}/{file.Path}";
+            var requests = hub.Requests.Entries.Where(r => r.Method == "GET" && r.Path == path).ToList();
+            if (length == file.Size)
+            {
+                requests.ShouldBeEmpty($"{file.Path} was complete on disk");
+                continue;
+            }
+
+            requests.Count.ShouldBe(1, $"{file.Path} fetched once more");
+            requests[0].Range.ShouldBe($"bytes={length}-", $"{file.Path} continued from the partial file, not from zero");
+        }
+    }
+
     /// <summary>Checks the finished download: every blob hashes to its ETag and refs/main names the commit.</summary>
     public void ShouldBeCompleteInTheCache(string repoId)
     {

@@ -89,8 +89,8 @@ public sealed class IndexModel(
     }
 
     /// <summary>
-    /// Download a model (admins only): queues a download job (or joins the one already running), removes the model's
-    /// ordinary tile (the button's target) and puts the download tiles, with the new one, out of band at the top.
+    /// Download a model (admins only): queues a download job (or joins the one already running) and removes the model's
+    /// ordinary tile (the button's target); the download tile appears at the top through the SSE stream.
     /// </summary>
     public async Task<IActionResult> OnPostDownloadAsync(string repoId, CancellationToken cancellationToken)
     {
@@ -102,13 +102,13 @@ public sealed class IndexModel(
         try
         {
             var started = await downloads.StartAsync(repoId, User.FindFirstValue(ClaimTypes.Email) ?? User.Identity?.Name, cancellationToken);
-            var board = await downloadBoard.RefreshAsync(cancellationToken);
             if (!Request.IsHtmx())
             {
                 return Redirect(ModelQuery.From(Request.Query).Url());
             }
 
-            return Partial("Partials/_DownloadStarted", new DownloadTilesView(board.Downloads, CanManage: true, environment.Endpoint, started.Message));
+            // The download tile arrives over the page's SSE stream; a join is worth a word.
+            return Partial("Partials/_DownloadStarted", started.Joined ? new DownloadNotice(started.Message, IsError: false) : DownloadNotice.None);
         }
         catch (ArgumentException exception)
         {
