@@ -37,6 +37,9 @@ public sealed class DownloadOptions
     /// </summary>
     public TimeSpan LeaseDuration { get; set; } = TimeSpan.FromSeconds(60);
 
-    /// <summary>Size of the pooled buffer each transfer reads into.</summary>
-    public int BufferBytes { get; set; } = 1 << 20;
+    /// <summary>
+    /// Size of the pooled buffer each transfer reads into, hashes and writes from. Small enough to stay in the CPU's
+    /// cache between those three steps: on the benchmark machine 128 KiB took a third less CPU per GB than 1 MiB.
+    /// </summary>
+    public int BufferBytes { get; set; } = 128 * 1024;
 }

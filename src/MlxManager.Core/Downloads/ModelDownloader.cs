@@ -382,7 +382,7 @@ public sealed partial class ModelDownloader
     private async Task TransferAsync(HfCacheRepo cache, DownloadPlan plan, PlannedFile file, DownloadProgress progress, Attempt attempt, CancellationToken cancellationToken)
     {
         var incomplete = cache.IncompletePath(file.Etag);
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(64 * 1024, _options.BufferBytes));
+        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(4096, _options.BufferBytes));
         using var hash = ContentHash.For(file);
         try
         {
