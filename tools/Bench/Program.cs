@@ -1,11 +1,14 @@
 using MlxManager.Bench;
 
+// Reproducible benchmarks; each subcommand prints its figures and a ratio against a baseline measured in the same run.
 const string Usage = """
-    usage: Bench <benchmark> [options]
-
+    usage: MlxManager.Bench <benchmark> [options]
+      models [--models N] [--baseline N] [--renders N]
+          server time per render of /models?tab=local with N cached models (default 500) against the same page
+          with a baseline of 10, detection results cached; prints both medians and the ratio (target < 3x)
       downloads [--size-mb N] [--shards N] [--rounds N] [--parallel N] [--buffer-kb N] [--work <folder>] [--keep]
           a ≥ 1 GB model from the HubEmulator (a separate process, loopback): the app's download engine
-          against curl -L -o on the same files, in the same run; throughput ratio and memory growth.
+          against curl -L -o on the same files, in the same run; throughput ratio and memory growth
     """;
 
 if (args.Length == 0 || args[0] is "-h" or "--help")
@@ -16,12 +19,13 @@ if (args.Length == 0 || args[0] is "-h" or "--help")
 
 return args[0] switch
 {
+    "models" => await ModelsBenchmark.RunAsync(args[1..]),
     "downloads" => await DownloadsBench.RunAsync(args[1..]),
-    _ => Unknown(args[0]),
+    _ => Fail($"unknown benchmark '{args[0]}'"),
 };
 
-static int Unknown(string name)
+static int Fail(string message)
 {
-    Console.Error.WriteLine($"unknown benchmark '{name}'\n\n{Usage}");
+    Console.Error.WriteLine($"Bench: {message}\n{Usage}");
     return 2;
 }

@@ -37,6 +37,10 @@ public sealed partial class ModelDetections
     private readonly SemaphoreSlim _claim = new(1, 1);
     private readonly ConcurrentDictionary<int, (DateTime? Finished, ModelCharacteristics Value)> _parsed = new();
 
+    // Finished results of the current detector version never change (a new commit is a new key), so once seen they are
+    // answered from memory: a warm page of 500 local models asks the database nothing about them.
+    private readonly ConcurrentDictionary<string, DetectionStatus> _done = new(StringComparer.Ordinal);
+
     public ModelDetections(IServiceScopeFactory scopes, IBackgroundJobClient jobs, TimeProvider timeProvider, ILogger<ModelDetections>? logger = null)
     {
         _scopes = scopes;
@@ -66,7 +70,25 @@ public sealed partial class ModelDetections
             return result;
         }
 
-        var wanted = requests.GroupBy(r => Key(r.RepoId, r.Commit), StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
+        var wanted = new Dictionary<string, DetectionRequest>(StringComparer.Ordinal);
+        foreach (var request in requests)
+        {
+            var key = Key(request.RepoId, request.Commit);
+            if (_done.TryGetValue(key, out var known))
+            {
+                result[key] = known;
+            }
+            else
+            {
+                wanted.TryAdd(key, request);
+            }
+        }
+
+        if (wanted.Count == 0)
+        {
+            return result;
+        }
+
         await using var scope = _scopes.CreateAsyncScope();
         var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
         var rows = await LoadAsync(db, wanted.Values, cancellationToken).ConfigureAwait(false);
@@ -83,9 +105,15 @@ public sealed partial class ModelDetections
 
         foreach (var (key, request) in wanted)
         {
-            result[key] = rows.TryGetValue(key, out var row)
+            var status = rows.TryGetValue(key, out var row)
                 ? ToStatus(row)
                 : new DetectionStatus(request.RepoId, request.Commit, DetectionState.Queued, null, null);
+            if (status.State == DetectionState.Done && status.Characteristics is not null && row!.DetectorVersion >= ModelCharacteristicsDetector.Version)
+            {
+                _done[key] = status;
+            }
+
+            result[key] = status;
         }
 
         return result;
@@ -115,10 +143,40 @@ public sealed partial class ModelDetections
         _ => now - row.QueuedAtUtc >= RequeueStaleAfter,
     };
 
-    private static async Task<Dictionary<string, ModelDetection>> LoadAsync(AppDbContext db, IEnumerable<DetectionRequest> requests, CancellationToken cancellationToken)
+    // Reads the rows without their JSON, then the JSON only of finished rows not parsed before: with a warm cache a
+    // page of 500 models reads a few hundred short rows, not megabytes of characteristics.
+    private async Task<Dictionary<string, ModelDetection>> LoadAsync(AppDbContext db, IEnumerable<DetectionRequest> requests, CancellationToken cancellationToken)
     {
         var repoIds = requests.Select(r => r.RepoId).Distinct(StringComparer.Ordinal).ToList();
-        var rows = await db.ModelDetections.AsNoTracking().Where(d => repoIds.Contains(d.RepoId)).ToListAsync(cancellationToken).ConfigureAwait(false);
+        var rows = await db.ModelDetections.AsNoTracking().Where(d => repoIds.Contains(d.RepoId))
+            .Select(d => new ModelDetection
+            {
+                Id = d.Id,
+                RepoId = d.RepoId,
+                Commit = d.Commit,
+                Source = d.Source,
+                State = d.State,
+                DetectorVersion = d.DetectorVersion,
+                Failure = d.Failure,
+                Attempts = d.Attempts,
+                QueuedAtUtc = d.QueuedAtUtc,
+                StartedAtUtc = d.StartedAtUtc,
+                FinishedAtUtc = d.FinishedAtUtc,
+            })
+            .ToListAsync(cancellationToken).ConfigureAwait(false);
+        var missing = rows.Where(r => r.State == DetectionState.Done && !(_parsed.TryGetValue(r.Id, out var cached) && cached.Finished == r.FinishedAtUtc))
+            .Select(r => r.Id).ToList();
+        if (missing.Count > 0)
+        {
+            var texts = await db.ModelDetections.AsNoTracking().Where(d => missing.Contains(d.Id))
+                .Select(d => new { d.Id, d.CharacteristicsJson })
+                .ToDictionaryAsync(d => d.Id, d => d.CharacteristicsJson, cancellationToken).ConfigureAwait(false);
+            foreach (var row in rows)
+            {
+                row.CharacteristicsJson = texts.GetValueOrDefault(row.Id);
+            }
+        }
+
         return rows.ToDictionary(r => Key(r.RepoId, r.Commit), StringComparer.Ordinal);
     }
 
@@ -198,14 +256,14 @@ public sealed partial class ModelDetections
     private DetectionStatus ToStatus(ModelDetection row)
     {
         ModelCharacteristics? characteristics = null;
-        if (row.State == DetectionState.Done && row.CharacteristicsJson is { } json)
+        if (row.State == DetectionState.Done)
         {
             // Parsed once per finished row: a page of 500 models must not deserialize 500 documents per render.
             if (_parsed.TryGetValue(row.Id, out var cached) && cached.Finished == row.FinishedAtUtc)
             {
                 characteristics = cached.Value;
             }
-            else
+            else if (row.CharacteristicsJson is { } json)
             {
                 try
                 {

@@ -57,9 +57,15 @@ public sealed record ModelsView(
     bool IsAdmin,
     DateTimeOffset Now,
     string? Notice = null,
-    bool NoticeIsError = false)
+    bool NoticeIsError = false,
+    int? Matching = null,
+    int? PendingMatching = null)
 {
-    public int Pending => Tiles.Count(t => t.IsDetecting);
+    /// <summary>Models that match the query; more than <see cref="Tiles"/> when the local list is shown a page at a time.</summary>
+    public int MatchingCount => Matching ?? Tiles.Count;
+
+    /// <summary>Matching models still being detected, shown or not (the list polls until none is left).</summary>
+    public int Pending => PendingMatching ?? Tiles.Count(t => t.IsDetecting);
 }
 
 /// <summary>
@@ -79,6 +85,9 @@ public sealed partial class ModelCatalog(
     TimeProvider time,
     ILogger<ModelCatalog> logger)
 {
+    /// <summary>Local tiles per page ("show more" adds a page).</summary>
+    public const int LocalPageSize = 48;
+
     public async Task<ModelsView> BuildAsync(ModelQuery query, bool isAdmin, CancellationToken cancellationToken)
     {
         var memory = memoryProbe.Read();
@@ -96,9 +105,15 @@ public sealed partial class ModelCatalog(
             var models = snapshot.Models.Where(m => Matches(query.Search, m.RepoId) && !(m.Kind == LibrarySourceKind.HubCache && downloading.Contains(m.RepoId))).ToList();
             var requests = models.Where(m => m.SnapshotPath is not null).Select(m => new DetectionRequest(m.RepoId, LocalCommit(m), DetectionSourceKind.Local, m.SnapshotPath)).ToList();
             var statuses = await detections.EnsureAsync(requests, cancellationToken);
-            var tiles = models.Select(m => LocalTile(m, m.SnapshotPath is null ? null : statuses.GetValueOrDefault(ModelDetections.Key(m.RepoId, LocalCommit(m))), profiles, query, memory)).ToList();
-            var shown = tiles.Where(t => Keep(t, query)).ToList();
-            return new ModelsView(query, shown, tiles.Count - shown.Count, null, null, endpoint, false, snapshot, memory, isAdmin, now);
+            // The memory estimate (a few formatted strings) is worked out for every model only when a filter needs it.
+            var tiles = models.Select(m => LocalTile(m, m.SnapshotPath is null ? null : statuses.GetValueOrDefault(ModelDetections.Key(m.RepoId, LocalCommit(m))), profiles, query, memory, query.FitsInMemory)).ToList();
+            var matching = tiles.Where(t => Keep(t, query)).ToList();
+            // Filters see every model; the page renders a store-sized slice, so 500 cached models cost what 48 do.
+            var shown = matching.Take(LocalPageSize * query.Pages)
+                .Select(t => t.Memory is null ? t with { Memory = Estimate(t.Characteristics, t.SizeBytes, query, memory) } : t)
+                .ToList();
+            return new ModelsView(query, shown, tiles.Count - matching.Count, null, null, endpoint, shown.Count < matching.Count, snapshot, memory, isAdmin, now,
+                Matching: matching.Count, PendingMatching: matching.Count(t => t.IsDetecting));
         }
 
         var current = await settings.GetAsync(cancellationToken);
@@ -150,7 +165,7 @@ public sealed partial class ModelCatalog(
         return count;
     }
 
-    private static ModelTile LocalTile(LocalModel model, DetectionStatus? detection, Dictionary<string, int> profiles, ModelQuery query, SystemMemory memory)
+    private static ModelTile LocalTile(LocalModel model, DetectionStatus? detection, Dictionary<string, int> profiles, ModelQuery query, SystemMemory memory, bool estimate)
     {
         var slash = model.RepoId.IndexOf('/', StringComparison.Ordinal);
         var characteristics = detection?.Characteristics;
@@ -172,7 +187,7 @@ public sealed partial class ModelCatalog(
             null,
             model,
             ProfileCount(profiles, model.RepoId, model),
-            Estimate(characteristics, size, query, memory),
+            estimate ? Estimate(characteristics, size, query, memory) : null,
             isCacheRepo ? model.RepoId : model.SnapshotPath ?? model.RootPath);
     }
 

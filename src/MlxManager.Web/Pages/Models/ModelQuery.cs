@@ -119,7 +119,7 @@ public sealed record ModelQuery
         }
 
         var shownPages = pages ?? Pages;
-        if (!IsLocal && shownPages > 1)
+        if (shownPages > 1)
         {
             builder.Add("pages", shownPages.ToString(CultureInfo.InvariantCulture));
         }

@@ -1,0 +1,230 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Identity;
+using Microsoft.AspNetCore.Mvc.Testing;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using MlxManager.Core.Accounts;
+using MlxManager.Core.Data;
+using MlxManager.ModelFixtures;
+
+namespace MlxManager.Bench;
+
+/// <summary>
+/// The local tab with many models in the HF cache against the same page with a few, in one run: the real app
+/// in-process (WebApplicationFactory, real SQLite, real Hangfire), a temp HF cache of tiny fixture repos (one
+/// 64 KiB-weights fixture copied under 500 names, so they write in a second), detection finished and cached before timing.
+/// </summary>
+public static partial class ModelsBenchmark
+{
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var many = Option(args, "--models", 500);
+        var few = Option(args, "--baseline", 10);
+        var renders = Option(args, "--renders", 100);
+        var root = Path.Combine(Path.GetTempPath(), "mlx-manager-bench-" + Guid.NewGuid().ToString("N"));
+        try
+        {
+            var blobs = StageBlobs(Path.Combine(root, "staging"));
+            var watch = Stopwatch.StartNew();
+            WriteCache(Path.Combine(root, "cache-many"), blobs, many);
+            WriteCache(Path.Combine(root, "cache-few"), blobs, few);
+            Console.WriteLine($"wrote {many} + {few} cached models in {watch.ElapsedMilliseconds} ms");
+
+            await using var manyApp = await BenchApp.StartAsync(Path.Combine(root, "data-many"), Path.Combine(root, "cache-many"));
+            await using var fewApp = await BenchApp.StartAsync(Path.Combine(root, "data-few"), Path.Combine(root, "cache-few"));
+            await manyApp.WaitForDetectionAsync(many);
+            await fewApp.WaitForDetectionAsync(few);
+
+            // Interleaved, so both pages see the same load on a shared machine.
+            await manyApp.WarmUpAsync(Math.Max(10, renders / 2));
+            await fewApp.WarmUpAsync(Math.Max(10, renders / 2));
+            var manyTimes = new List<double>(renders);
+            var fewTimes = new List<double>(renders);
+            for (var i = 0; i < renders; i++)
+            {
+                manyTimes.Add(await manyApp.TimeRenderAsync());
+                fewTimes.Add(await fewApp.TimeRenderAsync());
+            }
+            var manyMedian = Median(manyTimes);
+            var fewMedian = Median(fewTimes);
+            var ratio = manyMedian / fewMedian;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"/models?tab=local, {renders} renders each, interleaved, after warm-up, detection cached"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {many,4} models: median {manyMedian,7:0.00} ms  (p90 {Percentile(manyTimes, 0.9):0.00} ms, {manyApp.LastBytes / 1024} KiB)"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {few,4} models: median {fewMedian,7:0.00} ms  (p90 {Percentile(fewTimes, 0.9):0.00} ms, {fewApp.LastBytes / 1024} KiB)"));
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  ratio {ratio:0.00}x (target < 3x): {(ratio < 3 ? "PASS" : "FAIL")}"));
+            return ratio < 3 ? 0 : 1;
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            if (Directory.Exists(root))
+            {
+                Directory.Delete(root, recursive: true);
+            }
+        }
+    }
+
+    private static int Option(string[] args, string name, int fallback)
+    {
+        var index = Array.IndexOf(args, name);
+        return index >= 0 && index + 1 < args.Length && int.TryParse(args[index + 1], CultureInfo.InvariantCulture, out var value) && value > 0 ? value : fallback;
+    }
+
+    private static double Median(List<double> values) => Percentile(values, 0.5);
+
+    private static double Percentile(List<double> values, double p)
+    {
+        var sorted = values.Order().ToList();
+        return sorted[(int)Math.Clamp(Math.Round(p * (sorted.Count - 1)), 0, sorted.Count - 1)];
+    }
+
+    /// <summary>One tiny, well-formed fixture (Qwen3 style, 64 KiB of weights) written once; its files become shared blobs.</summary>
+    private static WrittenRepo StageBlobs(string folder)
+    {
+        var spec = FixtureCatalog.Sized(FixtureCatalog.QwenThinking, 64 * 1024);
+        return RepoWriter.Write(folder, spec);
+    }
+
+    // The standard layout per repo: blobs/<etag>, relative snapshot links, refs/main.
+    private static void WriteCache(string cache, WrittenRepo staged, int count)
+    {
+        for (var i = 0; i < count; i++)
+        {
+            var repo = Path.Combine(cache, $"models--bench-org--Model-{i:0000}-4bit");
+            var blobs = Directory.CreateDirectory(Path.Combine(repo, "blobs")).FullName;
+            var snapshot = Directory.CreateDirectory(Path.Combine(repo, "snapshots", staged.Commit)).FullName;
+            foreach (var file in staged.Files)
+            {
+                var blob = Path.Combine(blobs, file.Etag);
+                File.Copy(Path.Combine(staged.Folder, file.Path), blob);
+                var link = Path.Combine(snapshot, file.Path);
+                Directory.CreateDirectory(Path.GetDirectoryName(link)!);
+                File.CreateSymbolicLink(link, Path.GetRelativePath(Path.GetDirectoryName(link)!, blob));
+            }
+
+            Directory.CreateDirectory(Path.Combine(repo, "refs"));
+            File.WriteAllText(Path.Combine(repo, "refs", "main"), staged.Commit);
+        }
+    }
+
+    private sealed partial class BenchApp : WebApplicationFactory<MlxManager.Web.WebAppAssembly>
+    {
+        private readonly string _data;
+        private readonly string _cache;
+        private HttpClient _client = null!;
+
+        private BenchApp(string data, string cache)
+        {
+            _data = data;
+            _cache = cache;
+        }
+
+        public long LastBytes { get; private set; }
+
+        public static async Task<BenchApp> StartAsync(string data, string cache)
+        {
+            Directory.CreateDirectory(data);
+            var app = new BenchApp(data, cache);
+            app._client = app.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
+            await app.SignInAsync();
+            return app;
+        }
+
+        protected override void ConfigureWebHost(IWebHostBuilder builder)
+        {
+            builder.UseSetting(DataDirectory.CommandLineKey, _data);
+            builder.UseSetting("MlxManager:HuggingFace:HubCache", _cache);
+            builder.UseSetting("MlxManager:HuggingFace:Offline", "true");
+            builder.UseSetting("MlxManager:RateLimits:SignIn:PermitLimit", "1000");
+            builder.ConfigureLogging(logging => logging.SetMinimumLevel(LogLevel.Warning));
+        }
+
+        public async Task WaitForDetectionAsync(int expected)
+        {
+            var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(5);
+            while (true)
+            {
+                using var request = new HttpRequestMessage(HttpMethod.Get, "/models?tab=local&poll=1");
+                request.Headers.Add("HX-Request", "true");
+                var html = await (await _client.SendAsync(request)).Content.ReadAsStringAsync();
+                var tiles = TilePattern().Count(html);
+                if (html.Contains($">{expected} models on this machine<", StringComparison.Ordinal) && !html.Contains("data-polling=\"true\"", StringComparison.Ordinal))
+                {
+                    return;
+                }
+
+                if (DateTime.UtcNow > deadline)
+                {
+                    throw new TimeoutException($"detection of {expected} models did not finish ({tiles} tiles shown)");
+                }
+
+                await Task.Delay(250);
+            }
+        }
+
+        public async Task WarmUpAsync(int count)
+        {
+            for (var i = 0; i < count; i++)
+            {
+                await RenderAsync();
+            }
+        }
+
+        /// <summary>One full page render, as a browser opening the URL, in milliseconds (in-memory transport: server time).</summary>
+        public async Task<double> TimeRenderAsync()
+        {
+            var watch = Stopwatch.StartNew();
+            await RenderAsync();
+            return watch.Elapsed.TotalMilliseconds;
+        }
+
+        private async Task RenderAsync()
+        {
+            using var response = await _client.GetAsync("/models?tab=local");
+            if (response.StatusCode != HttpStatusCode.OK)
+            {
+                throw new InvalidOperationException($"/models?tab=local answered {(int)response.StatusCode}");
+            }
+
+            LastBytes = (await response.Content.ReadAsByteArrayAsync()).LongLength;
+        }
+
+        private async Task SignInAsync()
+        {
+            const string email = "bench@example.com", password = "a bench password 123";
+            await using (var scope = Services.CreateAsyncScope())
+            {
+                var users = scope.ServiceProvider.GetRequiredService<UserManager<AppUser>>();
+                var user = new AppUser { UserName = email, Email = email, Status = UserStatus.Active, CreatedAtUtc = DateTime.UtcNow };
+                var created = await users.CreateAsync(user, password);
+                if (!created.Succeeded)
+                {
+                    throw new InvalidOperationException(string.Join("; ", created.Errors.Select(e => e.Description)));
+                }
+            }
+
+            var login = await _client.GetStringAsync("/login");
+            var token = WebUtility.HtmlDecode(TokenPattern().Match(login).Groups[1].Value);
+            var response = await _client.PostAsync("/login", new FormUrlEncodedContent(new Dictionary<string, string>
+            {
+                ["Input.Email"] = email,
+                ["Input.Password"] = password,
+                ["__RequestVerificationToken"] = token,
+            }));
+            if (response.StatusCode != HttpStatusCode.Redirect)
+            {
+                throw new InvalidOperationException($"sign-in failed: HTTP {(int)response.StatusCode}");
+            }
+        }
+
+        [GeneratedRegex("<input[^>]*name=\"__RequestVerificationToken\"[^>]*value=\"([^\"]+)\"")]
+        private static partial Regex TokenPattern();
+
+        [GeneratedRegex("data-testid=\"model-tile\"")]
+        private static partial Regex TilePattern();
+    }
+}
