@@ -129,6 +129,9 @@ public sealed partial class DownloadQueue
         }
 
         await PumpAsync(cancellationToken).ConfigureAwait(false);
+
+        // Read now rather than soon: the page that asked renders its lists from the board next.
+        await _board.RefreshAsync(cancellationToken).ConfigureAwait(false);
         return result;
     }
 

@@ -137,12 +137,12 @@ public sealed class DownloadQueueTests
         paused.CompletedBytes.ShouldBeGreaterThanOrEqualTo(running.CompletedBytes);
         (await admin.GetHtmlAsync("/downloads/tiles")).ShouldContain("data-testid=\"download-resume\"");
         host.Hub.Faults.Reset();
-        host.Hub.Requests.Clear();
+        var resumedAt = DateTimeOffset.UtcNow;
 
         (await admin.HtmxPostAsync($"/downloads/{record.Id}/resume", "/models")).StatusCode.ShouldBe(HttpStatusCode.OK);
         var done = await host.WaitForStateAsync(record.Id, DownloadState.Completed);
 
-        DownloadsHost.ShouldHaveResumed(host.Hub, Sharded, partials);
+        DownloadsHost.ShouldHaveResumed(host.Hub, Sharded, partials, resumedAt);
 
         host.ShouldBeCompleteInTheCache(Sharded);
         done.JobId.ShouldBe(paused.JobId);
@@ -291,13 +291,13 @@ public sealed class DownloadQueueTests
 
         partials.ShouldNotBeEmpty();
         hub.Faults.Reset();
-        hub.Requests.Clear();
+        var restartedAt = DateTimeOffset.UtcNow;
 
         await using var second = await DownloadsHost.StartAsync(folder: folder, hub: hub);
         second.App.Services.GetRequiredService<DownloadBoard>(); // builds the host: the released job runs at start
         var done = await second.WaitForStateAsync(record.Id, DownloadState.Completed);
 
-        DownloadsHost.ShouldHaveResumed(hub, Sharded, partials);
+        DownloadsHost.ShouldHaveResumed(hub, Sharded, partials, restartedAt);
 
         second.ShouldBeCompleteInTheCache(Sharded);
         done.JobId.ShouldBe(interrupted.JobId);

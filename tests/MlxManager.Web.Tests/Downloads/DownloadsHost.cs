@@ -186,9 +186,11 @@ public sealed class DownloadsHost : IAsyncDisposable
     /// <summary>
     /// Checks that every file left partial (ETag → bytes on disk) was continued from its byte count, not from zero: one
     /// request with <c>Range: bytes=&lt;n&gt;-</c> (on the CDN for LFS files, the Hub's resolve URL for the others), or
-    /// none when every byte had already arrived.
+    /// none when every byte had already arrived. Only requests that arrived after <paramref name="since"/> count: the
+    /// emulator logs a request when its response ends, which for a transfer the stopped run abandoned can be a moment
+    /// after the stop.
     /// </summary>
-    public static void ShouldHaveResumed(HubEmulatorHost hub, string repoId, IReadOnlyDictionary<string, long> partials)
+    public static void ShouldHaveResumed(HubEmulatorHost hub, string repoId, IReadOnlyDictionary<string, long> partials, DateTimeOffset since)
     {
         var repo = Repos[repoId];
         partials.ShouldContain(p => p.Value > 0 && p.Value < repo.Files.First(f => f.Etag == p.Key).Size, "some file was cut mid-way");
@@ -196,7 +198,7 @@ public sealed class DownloadsHost : IAsyncDisposable
         {
             var file = repo.Files.First(f => f.Etag == etag);
             var path = file.IsLfs ? $"/cdn/repos/{etag}" : $"/{repoId}/resolve/{repo.Commit}/{file.Path}";
-            var requests = hub.Requests.Entries.Where(r => r.Method == "GET" && r.Path == path).ToList();
+            var requests = hub.Requests.Entries.Where(r => r.Method == "GET" && r.Path == path && r.Time - TimeSpan.FromMilliseconds(r.DurationMs) >= since).ToList();
             if (length == file.Size)
             {
                 requests.ShouldBeEmpty($"{file.Path} was complete on disk");

@@ -97,8 +97,9 @@ public sealed partial class ModelCatalog(
         var snapshot = library.GetModels();
         var profiles = await ProfileCountsAsync(cancellationToken);
 
-        // A model with an open download shows as its download tile only (above the results), on both tabs.
-        var downloading = (await downloads.RefreshAsync(cancellationToken)).OpenRepoIds;
+        // A model with an open download shows as its download tile only (above the results), on both tabs. The board
+        // is read again whenever a download changes, so its current state is fresh enough and costs nothing here.
+        var downloading = (await downloads.GetAsync(cancellationToken)).OpenRepoIds;
 
         if (query.IsLocal)
         {
