@@ -344,7 +344,7 @@ public sealed class DownloadQueueTests
             State = DownloadState.Queued,
             Dispatched = true,
             LeaseOwner = foreign,
-            LeaseExpiresAtUtc = now.AddSeconds(2),
+            LeaseExpiresAtUtc = now.AddMinutes(5),
             CreatedAtUtc = now,
             QueuedAtUtc = now,
             UpdatedAtUtc = now,
@@ -361,7 +361,9 @@ public sealed class DownloadQueueTests
         host.Hub.Requests.Entries.ShouldBeEmpty("the other process is downloading it");
         host.App.Logs.Entries.ShouldContain(e => e.Message.Contains("another run holds its record", StringComparison.Ordinal));
 
-        await Task.Delay(TimeSpan.FromSeconds(2.2));
+        // The other process stops renewing: its lease runs out.
+        await db.Downloads.Where(d => d.Id == record.Id)
+            .ExecuteUpdateAsync(s => s.SetProperty(d => d.LeaseExpiresAtUtc, DateTime.UtcNow.AddSeconds(-1)));
         await job.RunAsync(record.Id, CancellationToken.None);
 
         (await host.RecordAsync(record.Id)).State.ShouldBe(DownloadState.Completed);

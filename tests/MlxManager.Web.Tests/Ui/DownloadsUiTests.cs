@@ -73,7 +73,7 @@ public sealed class DownloadsUiTests(DownloadsUiFixture fixture, ITestOutputHelp
         var downloads = new DownloadTiles(page);
         fixture.Hub.Faults.Throttle(1_000_000);
 
-        await StepAsync("hub-tile-before", page, async () =>
+        await StepAtTopAsync("hub-tile-before", page, async () =>
         {
             await models.OpenAsync();
             await Expect(models.Tile(Sharded)).ToBeVisibleAsync();
@@ -81,7 +81,7 @@ public sealed class DownloadsUiTests(DownloadsUiFixture fixture, ITestOutputHelp
             await page.EvaluateAsync("() => { window.__sameDocument = true; }");
         });
 
-        await StepAsync("download-tile-at-the-top", page, async () =>
+        await StepAtTopAsync("download-tile-at-the-top", page, async () =>
         {
             await downloads.DownloadButton(Sharded).ClickAsync();
             await Expect(models.Tile(Sharded)).ToHaveCountAsync(0);
@@ -92,7 +92,7 @@ public sealed class DownloadsUiTests(DownloadsUiFixture fixture, ITestOutputHelp
             tileTop.ShouldBeLessThan(resultsTop, "the download tile sits above the results");
         });
 
-        await StepAsync("progress-moves", page, async () =>
+        await StepAtTopAsync("progress-moves", page, async () =>
         {
             var first = await WaitForFractionAsync(downloads, f => f > 0.05);
             await WaitForFractionAsync(downloads, f => f > first + 0.1);
@@ -101,21 +101,21 @@ public sealed class DownloadsUiTests(DownloadsUiFixture fixture, ITestOutputHelp
             (await page.Locator("[data-testid=model-tile] progress").CountAsync()).ShouldBe(0, "only download tiles show progress");
         });
 
-        await StepAsync("switch-to-this-machine-while-downloading", page, async () =>
+        await StepAtTopAsync("switch-to-this-machine-while-downloading", page, async () =>
         {
             await models.ShowLocalAsync();
             await Expect(downloads.Tile(Sharded)).ToBeVisibleAsync();
             await Expect(models.Tile(Sharded)).ToHaveCountAsync(0);
         });
 
-        await StepAsync("completed-and-on-this-machine", page, async () =>
+        await StepAtTopAsync("completed-and-on-this-machine", page, async () =>
         {
             await Expect(downloads.Tile(Sharded)).ToHaveCountAsync(0, new() { Timeout = 60_000 });
             await Expect(models.Tile(Sharded)).ToBeVisibleAsync(new() { Timeout = 15_000 });
             (await page.EvaluateAsync<bool>("() => window.__sameDocument === true")).ShouldBeTrue("no reload happened");
         });
 
-        await StepAsync("hub-tab-shows-it-local", page, async () =>
+        await StepAtTopAsync("hub-tab-shows-it-local", page, async () =>
         {
             fixture.Hub.Faults.Reset();
             await models.ShowHubAsync();
@@ -135,7 +135,7 @@ public sealed class DownloadsUiTests(DownloadsUiFixture fixture, ITestOutputHelp
         var gated = FixtureCatalog.Gated.RepoId;
         fixture.Hub.Faults.Throttle(300_000);
 
-        await StepAsync("one-downloading-one-queued", page, async () =>
+        await StepAtTopAsync("one-downloading-one-queued", page, async () =>
         {
             await models.OpenAsync();
             await downloads.DownloadButton(llama).ClickAsync();
@@ -145,7 +145,7 @@ public sealed class DownloadsUiTests(DownloadsUiFixture fixture, ITestOutputHelp
             await Expect(downloads.All.First).ToHaveAttributeAsync("data-repo", llama);
         });
 
-        await StepAsync("paused-and-the-next-starts", page, async () =>
+        await StepAtTopAsync("paused-and-the-next-starts", page, async () =>
         {
             await downloads.Button(llama, "pause").ClickAsync();
             await Expect(downloads.Status(llama)).ToHaveTextAsync(new Regex("Paused"));
@@ -153,14 +153,14 @@ public sealed class DownloadsUiTests(DownloadsUiFixture fixture, ITestOutputHelp
             await Expect(downloads.Status(phi)).ToHaveTextAsync(new Regex("Downloading"), new() { Timeout = 15_000 });
         });
 
-        await StepAsync("cancelled", page, async () =>
+        await StepAtTopAsync("cancelled", page, async () =>
         {
             await downloads.Button(phi, "cancel").ClickAsync();
             await Expect(downloads.Status(phi)).ToHaveTextAsync(new Regex("Cancelled"), new() { Timeout = 2_000 });
             await Expect(downloads.Button(phi, "retry")).ToHaveTextAsync("Download again");
         });
 
-        await StepAsync("gated-fails-with-reason-and-retry", page, async () =>
+        await StepAtTopAsync("gated-fails-with-reason-and-retry", page, async () =>
         {
             await downloads.DownloadButton(gated).ClickAsync();
             await Expect(downloads.Status(gated)).ToHaveTextAsync(new Regex("Failed"), new() { Timeout = 15_000 });
@@ -169,7 +169,7 @@ public sealed class DownloadsUiTests(DownloadsUiFixture fixture, ITestOutputHelp
             await Expect(downloads.Button(gated, "retry")).ToBeVisibleAsync();
         });
 
-        await StepAsync("survives-a-reload", page, async () =>
+        await StepAtTopAsync("survives-a-reload", page, async () =>
         {
             await page.ReloadAsync();
             await Expect(downloads.All).ToHaveCountAsync(3);
@@ -178,7 +178,7 @@ public sealed class DownloadsUiTests(DownloadsUiFixture fixture, ITestOutputHelp
             await Expect(downloads.Status(gated)).ToHaveTextAsync(new Regex("Failed"));
         });
 
-        await StepAsync("resumed-to-the-end-and-tiles-dismissed", page, async () =>
+        await StepAtTopAsync("resumed-to-the-end-and-tiles-dismissed", page, async () =>
         {
             fixture.Hub.Faults.Reset();
             await downloads.Button(llama, "resume").ClickAsync();
@@ -188,6 +188,15 @@ public sealed class DownloadsUiTests(DownloadsUiFixture fixture, ITestOutputHelp
             await Expect(downloads.All).ToHaveCountAsync(0);
         });
     }
+
+    /// <summary>A step whose screenshot starts at the top of the page (a click may have scrolled it, and the sticky bars
+    /// would then cover the tiles in a full-page shot).</summary>
+    private Task StepAtTopAsync(string name, IPage page, Func<Task> action) =>
+        StepAsync(name, page, async () =>
+        {
+            await action();
+            await page.EvaluateAsync("() => window.scrollTo(0, 0)");
+        });
 
     private static async Task<double> WaitForFractionAsync(DownloadTiles downloads, Func<double, bool> condition)
     {
