@@ -34,6 +34,7 @@ public sealed class DownloadsHost : IAsyncDisposable
     {
         var root = Path.Combine(Path.GetTempPath(), "mlx-manager-tests", "downloads-hub-" + Guid.NewGuid().ToString("N"));
         var repos = HubRootWriter.WriteAll(root, [Sharded, .. Others]);
+        AppDomain.CurrentDomain.ProcessExit += (_, _) => DeleteRoot(root);
         return (root, repos.ToDictionary(r => r.Spec.RepoId));
     });
 
@@ -224,6 +225,19 @@ public sealed class DownloadsHost : IAsyncDisposable
 
         File.ReadAllText(Path.Combine(cache.Folder, "refs", "main")).ShouldBe(repo.Commit);
         Partials(repoId).ShouldBeEmpty();
+    }
+
+    private static void DeleteRoot(string root)
+    {
+        try
+        {
+            Directory.Delete(root, recursive: true);
+        }
+        catch (IOException exception)
+        {
+            // The test run is ending; the OS temp cleaner gets what is left.
+            Console.Error.WriteLine($"Could not delete the test Hub root {root}: {exception.Message}");
+        }
     }
 
     public async ValueTask DisposeAsync()
