@@ -9,6 +9,9 @@ const string Usage = """
       servers [--servers N] [--idle-seconds S] [--busy-seconds S] [--clients N] [--load-seconds S] [--settle-seconds S]
           the manager's own CPU with N (8) emulated servers running, and the server-tiles fragment under 20 clients
           against a static file served by the same app
+      downloads [--size-mb N] [--shards N] [--rounds N] [--parallel N] [--buffer-kb N] [--work <folder>] [--keep]
+          a ≥ 1 GB model from the HubEmulator (a separate process, loopback): the app's download engine
+          against curl -L -o on the same files, in the same run; throughput ratio and memory growth
     """;
 
 if (args.Length == 0 || args[0] is "-h" or "--help")
@@ -21,6 +24,7 @@ return args[0] switch
 {
     "models" => await ModelsBenchmark.RunAsync(args[1..]),
     "servers" => await ServersBench.RunAsync(args[1..]),
+    "downloads" => await DownloadsBench.RunAsync(args[1..]),
     _ => Fail($"unknown benchmark '{args[0]}'"),
 };
 

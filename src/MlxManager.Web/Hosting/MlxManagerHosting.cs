@@ -24,6 +24,7 @@ public static class MlxManagerHosting
         builder.AddHtmx();              // antiforgery for htmx requests
         builder.AddPages();             // Razor Pages
         builder.AddModels();            // library, detection jobs, Hub client, model settings
+        builder.AddDownloads();         // download jobs, queue, progress board (after AddModels: replaces its manifest store)
         return builder;
     }
 
@@ -41,6 +42,7 @@ public static class MlxManagerHosting
         app.MapJobsDashboard();         // /admin/jobs (admins only)
         app.MapHtmx();                  // /_htmx/antiforgery.js
         app.MapServers();               // /servers/events (SSE for the Servers page)
+        app.MapDownloads();             // /downloads (tiles, SSE), /api/downloads
         app.MapPages();                 // Razor Pages
         return app;
     }

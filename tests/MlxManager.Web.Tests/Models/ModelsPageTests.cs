@@ -228,7 +228,7 @@ public sealed partial class ModelsPageTests
     }
 
     [Fact]
-    public async Task Download_SaysDownloadsAreNotHereYet()
+    public async Task Download_ByAnOrdinaryUser_IsRefusedInTheTileAndNothingIsDownloaded()
     {
         await using var host = await ModelsHost.StartAsync();
         using var client = await host.SignInAsync("user@example.com", admin: false);
@@ -236,7 +236,8 @@ public sealed partial class ModelsPageTests
         var response = await client.HtmxPostAsync("/models?handler=Download&repoId=" + Uri.EscapeDataString(FixtureCatalog.LlamaTools.RepoId), "/models?tab=local");
 
         response.StatusCode.ShouldBe(HttpStatusCode.OK);
-        (await response.Content.ReadAsStringAsync()).ShouldContain("Downloads arrive with the downloads issue");
+        response.Headers.GetValues("HX-Retarget").ShouldBe(["#tile-message-mlx-community-llama-3-2-3b-instruct-4bit"]);
+        (await response.Content.ReadAsStringAsync()).ShouldContain("Only administrators can download models.");
         host.Hub!.Requests.Entries.ShouldNotContain(r => r.Listener == Listeners.Cdn);
     }
 

@@ -1,7 +1,9 @@
+using System.Security.Claims;
 using Htmx;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
+using MlxManager.Core.Downloads;
 using MlxManager.Core.Library;
 using MlxManager.Web.Accounts;
 
@@ -10,9 +12,16 @@ namespace MlxManager.Web.Pages.Models;
 /// <summary>
 /// MODELS-01/03, DISC-02/03: search the Hub and the local library with one bar; tiles with sourced badges and a
 /// memory verdict. Typing and filter changes ask for the results fragment (htmx, debounced) and push a canonical URL;
-/// the fragment polls itself while detections run. Deleting a model is for admins only.
+/// the fragment polls itself while detections run. Deleting and downloading models is for admins only. Downloads
+/// (MODELS-02) show as their own tiles above the results, kept current over server-sent events.
 /// </summary>
-public sealed class IndexModel(ModelCatalog catalog, ModelLibrary library, IAuthorizationService authorization) : PageModel
+public sealed class IndexModel(
+    ModelCatalog catalog,
+    ModelLibrary library,
+    IAuthorizationService authorization,
+    DownloadQueue downloads,
+    DownloadBoard downloadBoard,
+    HfEnvironment environment) : PageModel
 {
     public ModelQuery Query { get; private set; } = new();
 
@@ -21,11 +30,20 @@ public sealed class IndexModel(ModelCatalog catalog, ModelLibrary library, IAuth
 
     public bool IsAdmin { get; private set; }
 
+    /// <summary>The download tiles (rebuilt from the download records on every page load).</summary>
+    public DownloadTilesView Downloads { get; private set; } = new([], false, string.Empty);
+
     public async Task<IActionResult> OnGetAsync(CancellationToken cancellationToken)
     {
         Query = ModelQuery.From(Request.Query);
         IsAdmin = await IsAdminAsync();
         var fragment = Request.IsHtmx() && !Request.IsHtmxHistoryRestoreRequest();
+        if (!fragment)
+        {
+            var board = await downloadBoard.RefreshAsync(cancellationToken);
+            Downloads = new DownloadTilesView(board.Downloads, IsAdmin, environment.Endpoint);
+        }
+
         if (!fragment && !Query.IsLocal)
         {
             return Page();
@@ -70,9 +88,42 @@ public sealed class IndexModel(ModelCatalog catalog, ModelLibrary library, IAuth
         return Page();
     }
 
-    /// <summary>The Download button's target; the downloads feature replaces this with a real download job.</summary>
-    public IActionResult OnPostDownload(string repoId) =>
-        Partial("Partials/_TileMessage", new TileMessage(repoId, "Downloads arrive with the downloads issue: nothing was downloaded.", IsError: true));
+    /// <summary>
+    /// Download a model (admins only): queues a download job (or joins the one already running) and removes the model's
+    /// ordinary tile (the button's target); the download tile appears at the top through the SSE stream.
+    /// </summary>
+    public async Task<IActionResult> OnPostDownloadAsync(string repoId, CancellationToken cancellationToken)
+    {
+        if (!await IsAdminAsync())
+        {
+            return TileError(repoId, "Only administrators can download models.");
+        }
+
+        try
+        {
+            var started = await downloads.StartAsync(repoId, User.FindFirstValue(ClaimTypes.Email) ?? User.Identity?.Name, cancellationToken);
+            if (!Request.IsHtmx())
+            {
+                return Redirect(ModelQuery.From(Request.Query).Url());
+            }
+
+            // The download tile arrives over the page's SSE stream; a join is worth a word.
+            return Partial("Partials/_DownloadStarted", started.Joined ? new DownloadNotice(started.Message, IsError: false) : DownloadNotice.None);
+        }
+        catch (ArgumentException exception)
+        {
+            return TileError(repoId, exception.Message);
+        }
+    }
+
+    private PartialViewResult TileError(string repoId, string message)
+    {
+        // The button targets the whole tile; a refusal goes to the tile's message line instead.
+        Response.Htmx(h => h.Retarget($"#tile-message-{Slug(repoId)}").Reswap("outerHTML"));
+        return Partial("Partials/_TileMessage", new TileMessage(repoId, message, IsError: true));
+    }
+
+    private static string Slug(string? repoId) => string.Concat((repoId ?? string.Empty).Select(c => char.IsAsciiLetterOrDigit(c) ? char.ToLowerInvariant(c) : '-'));
 
     private async Task<bool> IsAdminAsync() => (await authorization.AuthorizeAsync(User, AccountPolicies.Admin)).Succeeded;
 }

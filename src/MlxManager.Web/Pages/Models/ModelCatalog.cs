@@ -2,6 +2,7 @@ using Microsoft.EntityFrameworkCore;
 using MlxManager.Core.Data;
 using MlxManager.Core.Discovery;
 using MlxManager.Core.Discovery.Jobs;
+using MlxManager.Core.Downloads;
 using MlxManager.Core.Hub;
 using MlxManager.Core.Library;
 using MlxManager.Core.Platform;
@@ -79,6 +80,7 @@ public sealed partial class ModelCatalog(
     HubSearchCache searches,
     ModelSettingsStore settings,
     ISystemMemoryProbe memoryProbe,
+    DownloadBoard downloads,
     AppDbContext db,
     TimeProvider time,
     ILogger<ModelCatalog> logger)
@@ -95,9 +97,13 @@ public sealed partial class ModelCatalog(
         var snapshot = library.GetModels();
         var profiles = await ProfileCountsAsync(cancellationToken);
 
+        // A model with an open download shows as its download tile only (above the results), on both tabs. The board
+        // is read again whenever a download changes, so its current state is fresh enough and costs nothing here.
+        var downloading = (await downloads.GetAsync(cancellationToken)).OpenRepoIds;
+
         if (query.IsLocal)
         {
-            var models = snapshot.Models.Where(m => Matches(query.Search, m.RepoId)).ToList();
+            var models = snapshot.Models.Where(m => Matches(query.Search, m.RepoId) && !(m.Kind == LibrarySourceKind.HubCache && downloading.Contains(m.RepoId))).ToList();
             var requests = models.Where(m => m.SnapshotPath is not null).Select(m => new DetectionRequest(m.RepoId, LocalCommit(m), DetectionSourceKind.Local, m.SnapshotPath)).ToList();
             var statuses = await detections.EnsureAsync(requests, cancellationToken);
             // The memory estimate (a few formatted strings) is worked out for every model only when a filter needs it.
@@ -124,7 +130,7 @@ public sealed partial class ModelCatalog(
             return new ModelsView(query, [], 0, exception.Message, exception.Kind, endpoint, false, snapshot, memory, isAdmin, now);
         }
 
-        var results = pages.SelectMany(p => p.Models).DistinctBy(m => m.Id, StringComparer.Ordinal).ToList();
+        var results = pages.SelectMany(p => p.Models).DistinctBy(m => m.Id, StringComparer.Ordinal).Where(m => !downloading.Contains(m.Id)).ToList();
         var hubRequests = results.Where(m => m.Sha is not null)
             .Select(m => new DetectionRequest(m.Id, m.Sha!, DetectionSourceKind.Hub, null, new DetectionHints(m.Tags, m.SafetensorsParameters)))
             .ToList();
