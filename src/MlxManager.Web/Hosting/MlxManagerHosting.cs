@@ -22,6 +22,7 @@ public static class MlxManagerHosting
         builder.AddJobs();              // Hangfire on jobs.db, in-process server
         builder.AddHtmx();              // antiforgery for htmx requests
         builder.AddPages();             // Razor Pages
+        builder.AddChat();              // chat turns and history, engine client, MCP server + clients
         return builder;
     }
 
@@ -39,6 +40,7 @@ public static class MlxManagerHosting
         app.MapJobsDashboard();         // /admin/jobs (admins only)
         app.MapHtmx();                  // /_htmx/antiforgery.js
         app.MapPages();                 // Razor Pages
+        app.MapChat();                  // /mcp, /chat/turns/{id}/events, /chat/attachments/{id}
         return app;
     }
 }
