@@ -15,12 +15,19 @@ public class ChatHost : IAsyncLifetime
     private int _users;
 
     public ChatHost()
+        : this(new MlxManagerFactory())
     {
-        App = new MlxManagerFactory();
+    }
+
+    /// <summary>A host around <paramref name="app"/> (e.g. one on a data folder another host used).</summary>
+    public ChatHost(MlxManagerFactory app, EmulatedServers? servers = null)
+    {
+        App = app;
+        Servers = servers ?? new EmulatedServers();
         App.ConfigureServices = services => services.AddSingleton<IChatServerDirectory>(Servers);
     }
 
-    public EmulatedServers Servers { get; } = new();
+    public EmulatedServers Servers { get; }
 
     public MlxManagerFactory App { get; }
 

@@ -57,12 +57,14 @@ public sealed class EmulatedServers : IChatServerDirectory, IAsyncDisposable
     };
 
     /// <summary>Starts an engine for <paramref name="profile"/>; waits until it is ready unless told otherwise.</summary>
-    public async Task<ChatServer> StartAsync(Profile profile, IReadOnlyDictionary<string, string>? environment = null, bool waitUntilReady = true)
+    public async Task<ChatServer> StartAsync(Profile profile, IReadOnlyDictionary<string, string>? environment = null, bool waitUntilReady = true,
+        Func<ChatModelCapabilities, ChatModelCapabilities>? capabilities = null)
     {
         var engine = _engines.Get(profile.Engine);
         var snapshot = _snapshots[profile.ModelRef];
         var characteristics = await new ModelCharacteristicsDetector().DetectAsync(new FolderModelFileSource(snapshot, profile.ModelRef));
         var model = ChatModelCapabilities.FromCharacteristics(characteristics);
+        model = capabilities?.Invoke(model) ?? model;
         var resolved = new ResolvedModel(profile.ModelRef, characteristics.Vision?.Value == true);
 
         var start = new ProcessStartInfo(Path.Combine(Launchers.Value, engine.ExecutableName))
