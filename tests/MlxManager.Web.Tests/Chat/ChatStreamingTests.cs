@@ -6,9 +6,14 @@ using MlxManager.Web.Tests.Chat.Infrastructure;
 
 namespace MlxManager.Web.Tests.Chat;
 
-/// <summary>One ready server per engine flavour (Qwen3-style thinking + tools model; Qwen2.5-VL for mlx_vlm).</summary>
+/// <summary>
+/// One ready server per engine flavour (Qwen3-style thinking + tools model; Qwen2.5-VL for mlx_vlm), plus
+/// mlx-openai-server serving the vision model multimodal.
+/// </summary>
 public sealed class FlavourHost : ChatHost
 {
+    public const string OpenAiVision = "mlx-openai-server multimodal";
+
     public Dictionary<string, ChatServer> ByEngine { get; } = new();
 
     public override async Task InitializeAsync()
@@ -17,10 +22,11 @@ public sealed class FlavourHost : ChatHost
         var started = await Task.WhenAll(
             Servers.StartAsync(EmulatedServers.ProfileFor(FixtureCatalog.QwenThinking, MlxLmServer.EngineKey, id: 1)),
             Servers.StartAsync(EmulatedServers.ProfileFor(FixtureCatalog.QwenVision, MlxVlmServer.EngineKey, id: 2)),
-            Servers.StartAsync(EmulatedServers.ProfileFor(FixtureCatalog.QwenThinking, MlxOpenAiServer.EngineKey, id: 3)));
+            Servers.StartAsync(EmulatedServers.ProfileFor(FixtureCatalog.QwenThinking, MlxOpenAiServer.EngineKey, id: 3)),
+            Servers.StartAsync(EmulatedServers.ProfileFor(FixtureCatalog.QwenVision, MlxOpenAiServer.EngineKey, OpenAiVision, id: 4)));
         foreach (var server in started)
         {
-            ByEngine[server.Profile.Engine] = server;
+            ByEngine[server.Profile.Name == OpenAiVision ? OpenAiVision : server.Profile.Engine] = server;
         }
     }
 }
