@@ -48,7 +48,7 @@ public sealed partial class ChatClient(AppClient app, MlxManagerFactory factory)
     /// <summary>Posts a message (and files); returns the raw response.</summary>
     public async Task<HttpResponseMessage> PostMessageAsync(int conversationId, string text, params (string Name, string ContentType, byte[] Data)[] files)
     {
-        var token = await App.FormTokenAsync($"/chat/{conversationId}");
+        var token = await App.FormTokenAsync("/chat");
         using var form = new MultipartFormDataContent
         {
             { new StringContent(token), "__RequestVerificationToken" },

@@ -39,6 +39,14 @@ public sealed class EmulatedServers : IChatServerDirectory, IAsyncDisposable
 
     public string CacheRoot { get; }
 
+    /// <summary>Makes a fixture written into <see cref="CacheRoot"/> after construction startable.</summary>
+    public void Register(FixtureSpec spec)
+    {
+        var folder = Path.Combine(CacheRoot, HfCacheWriter.FolderName(spec.RepoId));
+        var commit = File.ReadAllText(Path.Combine(folder, "refs", "main")).Trim();
+        _snapshots[spec.RepoId] = Path.Combine(folder, "snapshots", commit);
+    }
+
     /// <summary>Profiles <see cref="StartProfileAsync"/> may start, by id (the chat page reads them from the database).</summary>
     public ConcurrentDictionary<int, (Profile Profile, Dictionary<string, string>? Environment)> Startable { get; } = new();
 
