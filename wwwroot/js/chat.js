@@ -103,7 +103,7 @@
                 img.src = URL.createObjectURL(attachment.file);
                 item.appendChild(img);
             } else {
-                item.appendChild(el("span", "attachment-icon", attachment.kind === "video" ? "🎞" : "📄"));
+                item.appendChild(el("span", "file-badge", attachment.kind === "video" ? "VIDEO" : "TXT"));
             }
             item.appendChild(el("span", "attachment-name", attachment.file.name));
             var remove = el("button", "attachment-remove", "×");
@@ -155,7 +155,12 @@
         }
     });
 
+    var sizesItself = window.CSS && CSS.supports && CSS.supports("field-sizing", "content");
+
     function grow() {
+        if (sizesItself) {
+            return;
+        }
         input.style.height = "auto";
         input.style.height = Math.min(input.scrollHeight, 240) + "px";
     }
@@ -206,6 +211,7 @@
                     return;
                 }
                 appendUserMessage(text, attachments);
+                nameConversation(text || (attachments[0] && attachments[0].file.name));
                 attachments = [];
                 renderPreviews();
                 input.value = "";
@@ -243,7 +249,10 @@
                     holder.appendChild(img);
                     list.appendChild(holder);
                 } else {
-                    list.appendChild(el("span", "attachment-file", (attachment.kind === "video" ? "🎞 " : "📄 ") + attachment.file.name));
+                    var chip = el("span", "attachment-file");
+                    chip.appendChild(el("span", "file-badge", attachment.kind === "video" ? "VIDEO" : "TXT"));
+                    chip.appendChild(document.createTextNode(" " + attachment.file.name));
+                    list.appendChild(chip);
                 }
             });
             body.appendChild(list);
@@ -331,7 +340,7 @@
             bubble = el("details", "tool-bubble running");
             bubble.setAttribute("data-testid", "tool-bubble");
             var summary = el("summary");
-            summary.appendChild(el("span", "tool-icon", "⚙")).setAttribute("aria-hidden", "true");
+            summary.appendChild(el("span", "tool-icon", "ƒ")).setAttribute("aria-hidden", "true");
             summary.appendChild(el("span", "tool-name", name));
             summary.appendChild(el("code", "tool-args-inline", ""));
             summary.appendChild(el("span", "tool-state", "running…"));
@@ -483,6 +492,22 @@
             source.close();
             finish(turn, data);
         });
+    }
+
+    // The server names a new conversation after its first message; show that name without a reload.
+    function nameConversation(text) {
+        var title = document.getElementById("conversation-title");
+        if (!title || title.textContent !== "New chat" || !text) {
+            return;
+        }
+        var name = text.replace(/\s+/g, " ").trim();
+        name = name.length > 60 ? name.substring(0, 57).trim() + "…" : name;
+        title.textContent = name;
+        var link = document.querySelector(".conversation-list a[aria-current=page] .conversation-title");
+        if (link) {
+            link.textContent = name;
+        }
+        document.title = name + " · MLX Manager";
     }
 
     function finish(turn, data) {
