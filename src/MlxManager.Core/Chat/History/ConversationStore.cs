@@ -29,7 +29,7 @@ public sealed class ConversationStore(AppDbContext db, AttachmentStore files, Ti
     /// <summary>The conversation with its messages and attachments in order, or null when it is not the user's.</summary>
     public async Task<Conversation?> GetAsync(string userId, int conversationId, CancellationToken cancellationToken)
     {
-        var conversation = await db.Conversations
+        var conversation = await db.Conversations.AsNoTracking()
             .Include(c => c.Messages).ThenInclude(m => m.Attachments)
             .AsSplitQuery()
             .FirstOrDefaultAsync(c => c.Id == conversationId && c.UserId == userId, cancellationToken).ConfigureAwait(false);

@@ -152,12 +152,6 @@ public sealed class IndexModel(
     /// <summary>Saves the user's message with its attachments and starts the answer; JSON for chat.js.</summary>
     public async Task<IActionResult> OnPostSendAsync(int id, string? text, List<IFormFile>? files, CancellationToken cancellationToken)
     {
-        var conversation = await conversations.GetAsync(UserId, id, cancellationToken);
-        if (conversation is null)
-        {
-            return new NotFoundResult();
-        }
-
         text = (text ?? "").Replace("\r\n", "\n", StringComparison.Ordinal).Trim();
         files ??= [];
         if (text.Length == 0 && files.Count == 0)
@@ -173,6 +167,13 @@ public sealed class IndexModel(
         IReadOnlyList<StoredAttachment> stored = [];
         if (files.Count > 0)
         {
+            // Only attachments need the conversation and its server before the message is saved.
+            var conversation = await conversations.GetAsync(UserId, id, cancellationToken);
+            if (conversation is null)
+            {
+                return new NotFoundResult();
+            }
+
             var (server, problem) = await runner.ResolveServerAsync(conversation, cancellationToken);
             if (server is null)
             {
