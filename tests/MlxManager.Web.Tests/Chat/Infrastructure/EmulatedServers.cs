@@ -122,6 +122,17 @@ public sealed class EmulatedServers : IChatServerDirectory, IAsyncDisposable
         return running.Snapshot();
     }
 
+    /// <summary>Lists a ready server this directory did not start (e.g. a scripted engine).</summary>
+    public ChatServer AddReady(Profile profile, ChatModelCapabilities model)
+    {
+        var id = Interlocked.Increment(ref _nextId);
+        var server = new ChatServer(id, profile, profile.ModelRef, model, ChatServerState.Ready);
+        _external[id] = server;
+        return server;
+    }
+
+    private readonly ConcurrentDictionary<int, ChatServer> _external = new();
+
     /// <summary>Kills a server's process tree (as a crash would).</summary>
     public void Kill(int serverId)
     {
@@ -138,13 +149,13 @@ public sealed class EmulatedServers : IChatServerDirectory, IAsyncDisposable
         ValueTask.FromResult<IReadOnlyList<ChatServer>>(_servers.Values.OrderByDescending(s => s.Id).Select(s => s.Snapshot()).ToList());
 
     public ValueTask<ChatServer?> FindAsync(int serverId, CancellationToken cancellationToken) =>
-        ValueTask.FromResult(_servers.TryGetValue(serverId, out var running) ? running.Snapshot() : null);
+        ValueTask.FromResult(_servers.TryGetValue(serverId, out var running) ? running.Snapshot() : _external.GetValueOrDefault(serverId));
 
     public async Task<ChatServer?> WaitUntilReadyOrFailedAsync(int serverId, CancellationToken cancellationToken)
     {
         if (!_servers.TryGetValue(serverId, out var running))
         {
-            return null;
+            return _external.GetValueOrDefault(serverId);
         }
 
         await running.Settled.Task.WaitAsync(cancellationToken);
