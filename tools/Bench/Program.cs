@@ -12,6 +12,8 @@ const string Usage = """
       downloads [--size-mb N] [--shards N] [--rounds N] [--parallel N] [--buffer-kb N] [--work <folder>] [--keep]
           a ≥ 1 GB model from the HubEmulator (a separate process, loopback): the app's download engine
           against curl -L -o on the same files, in the same run; throughput ratio and memory growth
+      chat [--runs N]
+          tokens/s and time to first token: the manager's chat stream against the same engine read directly
     """;
 
 if (args.Length == 0 || args[0] is "-h" or "--help")
@@ -25,6 +27,7 @@ return args[0] switch
     "models" => await ModelsBenchmark.RunAsync(args[1..]),
     "servers" => await ServersBench.RunAsync(args[1..]),
     "downloads" => await DownloadsBench.RunAsync(args[1..]),
+    "chat" => await ChatBench.RunAsync(args[1..]),
     _ => Fail($"unknown benchmark '{args[0]}'"),
 };
 

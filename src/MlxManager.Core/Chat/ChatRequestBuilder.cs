@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Text;
 using System.Text.Encodings.Web;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 
 namespace MlxManager.Core.Chat;
 
@@ -88,6 +89,14 @@ public sealed record ChatRequestOptions
 
     /// <summary>Stream the answer (the chat always does).</summary>
     public bool Stream { get; init; } = true;
+
+    /// <summary>
+    /// Fields the engine must receive with every request (<c>IEngineDefinition.BuildRequestDefaults(profile)</c>),
+    /// e.g. sampling that mlx_vlm.server takes only per request. Values the options above set win; nested objects
+    /// (<c>chat_template_kwargs</c>) are merged key by key. <c>model</c>, <c>messages</c>, <c>stream</c> and
+    /// <c>tools</c> are never taken from here.
+    /// </summary>
+    public JsonObject? RequestDefaults { get; init; }
 }
 
 /// <summary>A serialised request body with a known length (mlx_lm.server answers 411 to chunked bodies).</summary>
@@ -147,17 +156,32 @@ public static class ChatRequestBuilder
                 json.WriteEndObject();
             }
 
-            WriteSampling(json, options);
-            if (options.EnableThinking is { } thinking)
-            {
-                json.WriteStartObject("chat_template_kwargs");
-                json.WriteBoolean("enable_thinking", thinking);
-                json.WriteEndObject();
-            }
-
+            var written = new HashSet<string>(StringComparer.Ordinal) { "model", "messages", "stream", "stream_options", "tools", "tool_choice" };
+            WriteSampling(json, options, written);
+            WriteTemplateArguments(json, options);
+            written.Add("chat_template_kwargs");
             if (options.Tools is { Count: > 0 } tools)
             {
                 WriteTools(json, tools);
+            }
+
+            if (options.RequestDefaults is { } defaults)
+            {
+                foreach (var (name, value) in defaults)
+                {
+                    if (!written.Contains(name))
+                    {
+                        json.WritePropertyName(name);
+                        if (value is null)
+                        {
+                            json.WriteNullValue();
+                        }
+                        else
+                        {
+                            value.WriteTo(json);
+                        }
+                    }
+                }
             }
 
             json.WriteEndObject();
@@ -459,10 +483,13 @@ public static class ChatRequestBuilder
         json.WriteEndObject();
     }
 
-    private static void WriteSampling(Utf8JsonWriter json, ChatRequestOptions options)
+    private static void WriteSampling(Utf8JsonWriter json, ChatRequestOptions options, HashSet<string> written)
     {
         if (options.MaxTokens is { } maxTokens)
         {
+            // Whichever field carries the limit, a default for the other one must not contradict it.
+            written.Add("max_tokens");
+            written.Add("max_completion_tokens");
             if (options.MaxTokensField is MaxTokensField.MaxTokens or MaxTokensField.Both)
             {
                 json.WriteNumber("max_tokens", maxTokens);
@@ -474,20 +501,22 @@ public static class ChatRequestBuilder
             }
         }
 
-        WriteNumber(json, "temperature", options.Temperature);
-        WriteNumber(json, "top_p", options.TopP);
+        WriteNumber(json, "temperature", options.Temperature, written);
+        WriteNumber(json, "top_p", options.TopP, written);
         if (options.TopK is { } topK)
         {
             json.WriteNumber("top_k", topK);
+            written.Add("top_k");
         }
 
-        WriteNumber(json, "min_p", options.MinP);
-        WriteNumber(json, "repetition_penalty", options.RepetitionPenalty);
-        WriteNumber(json, "presence_penalty", options.PresencePenalty);
-        WriteNumber(json, "frequency_penalty", options.FrequencyPenalty);
+        WriteNumber(json, "min_p", options.MinP, written);
+        WriteNumber(json, "repetition_penalty", options.RepetitionPenalty, written);
+        WriteNumber(json, "presence_penalty", options.PresencePenalty, written);
+        WriteNumber(json, "frequency_penalty", options.FrequencyPenalty, written);
         if (options.Seed is { } seed)
         {
             json.WriteNumber("seed", seed);
+            written.Add("seed");
         }
 
         if (options.Stop is { Count: > 0 } stop)
@@ -499,14 +528,52 @@ public static class ChatRequestBuilder
             }
 
             json.WriteEndArray();
+            written.Add("stop");
         }
     }
 
-    private static void WriteNumber(Utf8JsonWriter json, string name, double? value)
+    // chat_template_kwargs: the engine defaults' keys, then the conversation's thinking switch over them.
+    private static void WriteTemplateArguments(Utf8JsonWriter json, ChatRequestOptions options)
+    {
+        var defaults = options.RequestDefaults?["chat_template_kwargs"] as JsonObject;
+        if (options.EnableThinking is null && defaults is not { Count: > 0 })
+        {
+            return;
+        }
+
+        json.WriteStartObject("chat_template_kwargs");
+        foreach (var (name, value) in defaults ?? [])
+        {
+            if (options.EnableThinking is not null && name == "enable_thinking")
+            {
+                continue;
+            }
+
+            json.WritePropertyName(name);
+            if (value is null)
+            {
+                json.WriteNullValue();
+            }
+            else
+            {
+                value.WriteTo(json);
+            }
+        }
+
+        if (options.EnableThinking is { } thinking)
+        {
+            json.WriteBoolean("enable_thinking", thinking);
+        }
+
+        json.WriteEndObject();
+    }
+
+    private static void WriteNumber(Utf8JsonWriter json, string name, double? value, HashSet<string> written)
     {
         if (value is { } v && double.IsFinite(v))
         {
             json.WriteNumber(name, v);
+            written.Add(name);
         }
     }
 

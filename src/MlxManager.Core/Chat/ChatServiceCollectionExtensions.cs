@@ -2,6 +2,8 @@ using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
+using MlxManager.Core.Chat.History;
+using MlxManager.Core.Chat.Media;
 
 namespace MlxManager.Core.Chat;
 
@@ -9,9 +11,12 @@ namespace MlxManager.Core.Chat;
 public static class ChatServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds <see cref="ChatStreamReader"/>, <see cref="ChatMarkdown"/>, <see cref="TimeProvider"/> and
-    /// <see cref="ToolLoopOptions"/> bound to the <c>Chat</c> configuration section (<c>Chat:MaxToolRounds</c>).
-    /// The web host adds the HTTP client itself:
+    /// Adds <see cref="ChatStreamReader"/>, <see cref="ChatMarkdown"/>, <see cref="TimeProvider"/>,
+    /// <see cref="ToolLoopOptions"/> and <see cref="ChatOptions"/> bound to <c>MlxManager:Chat</c>, the history
+    /// (<see cref="ConversationStore"/> scoped, <see cref="AttachmentStore"/>, <see cref="AttachmentIntake"/>), media
+    /// (<see cref="ImageDownscaler"/>, <see cref="FfmpegLocator"/>, <see cref="VideoFrameExtractor"/>) and
+    /// <see cref="ChatTurnRunner"/>. The host adds <see cref="Engines.EngineRegistry"/> (AddEngines), an
+    /// <see cref="Servers.IChatServerDirectory"/>, an <see cref="IChatToolSource"/> and the HTTP client:
     /// <c>services.AddHttpClient&lt;EngineChatClient&gt;(c =&gt; c.Timeout = Timeout.InfiniteTimeSpan)</c>.
     /// </summary>
     public static IServiceCollection AddChatCore(this IServiceCollection services, IConfiguration configuration)
@@ -26,6 +31,21 @@ public static class ChatServiceCollectionExtensions
             .Validate(o => o.MaxToolRounds is >= 0 and <= 50, "MlxManager:Chat:MaxToolRounds must be between 0 and 50.")
             .ValidateOnStart();
         services.TryAddSingleton(sp => sp.GetRequiredService<IOptions<ToolLoopOptions>>().Value);
+        services.AddOptions<ChatOptions>()
+            .Bind(configuration.GetSection(ChatOptions.Section))
+            .Validate(o => o.MaxAttachments is >= 1 and <= 64, "MlxManager:Chat:MaxAttachments must be between 1 and 64.")
+            .Validate(o => o.ImageMaxDimension >= 64, "MlxManager:Chat:ImageMaxDimension must be at least 64.")
+            .Validate(o => o.VideoFramesPerSecond is > 0 and <= 30, "MlxManager:Chat:VideoFramesPerSecond must be above 0 and at most 30.")
+            .Validate(o => o.VideoMaxFrames is >= 1 and <= 256, "MlxManager:Chat:VideoMaxFrames must be between 1 and 256.")
+            .Validate(o => o.VideoFrameMaxDimension >= 64, "MlxManager:Chat:VideoFrameMaxDimension must be at least 64.")
+            .ValidateOnStart();
+        services.TryAddSingleton<ImageDownscaler>();
+        services.TryAddSingleton<FfmpegLocator>();
+        services.TryAddSingleton<VideoFrameExtractor>();
+        services.TryAddSingleton<AttachmentStore>();
+        services.TryAddSingleton<AttachmentIntake>();
+        services.TryAddScoped<ConversationStore>();
+        services.TryAddSingleton<ChatTurnRunner>();
         return services;
     }
 }

@@ -7,7 +7,12 @@ namespace MlxManager.Core.Discovery;
 /// <param name="ToolsEvidence">The statement/expression that showed it.</param>
 /// <param name="Thinking">The template reads <c>enable_thinking</c>/reasoning fields or emits thinking markers.</param>
 /// <param name="ThinkingEvidence">What showed it.</param>
-public sealed record ChatTemplateFacts(bool RendersTools, string? ToolsEvidence, bool Thinking, string? ThinkingEvidence);
+/// <param name="OpensThinkingInPrompt">
+/// The generation prompt (the <c>add_generation_prompt</c> block) emits an opening <c>&lt;think&gt;</c> without closing it
+/// (DeepSeek-R1 distills, Qwen3.5 with thinking on): the model's stream then holds only <c>…&lt;/think&gt;answer</c>, so a
+/// chat must treat the start of the answer as thinking (<c>ThinkingStart.InThinking</c>).
+/// </param>
+public sealed record ChatTemplateFacts(bool RendersTools, string? ToolsEvidence, bool Thinking, string? ThinkingEvidence, bool OpensThinkingInPrompt = false);
 
 /// <summary>
 /// Reads a Jinja chat template the way Jinja tokenises it, so that only real template logic counts: a word in a
@@ -34,16 +39,44 @@ public static class ChatTemplateScanner
         // Names a macro declares as parameters are local to its body: reading them says nothing about the
         // template's own variables.
         var macroLocals = new Stack<HashSet<string>>();
+
+        // Depth of {% if %} nesting, and the depth at which an "if add_generation_prompt" block opened (-1: outside).
+        var ifDepth = 0;
+        var generationPromptDepth = -1;
+        var opensThinking = false;
         foreach (var segment in Segments(template))
         {
             if (segment.Kind == SegmentKind.Text)
             {
                 markerEvidence ??= FindMarker(segment.Text) is { } emitted ? $"emits {emitted}" : null;
+                opensThinking |= generationPromptDepth >= 0 && OpensThinkBlock(segment.Text);
                 continue;
             }
 
             var code = StripStrings(segment.Text, out var literals);
             var tokens = Tokenise(code);
+            if (tokens.Count > 0 && tokens[0] == "if")
+            {
+                ifDepth++;
+                if (generationPromptDepth < 0 && TestsGenerationPrompt(tokens))
+                {
+                    generationPromptDepth = ifDepth;
+                }
+            }
+            else if (tokens.Count > 0 && tokens[0] == "endif")
+            {
+                if (ifDepth == generationPromptDepth)
+                {
+                    generationPromptDepth = -1;
+                }
+
+                ifDepth = Math.Max(0, ifDepth - 1);
+            }
+            else if (generationPromptDepth >= 0 && segment.Kind == SegmentKind.Expression)
+            {
+                opensThinking |= literals.Any(OpensThinkBlock);
+            }
+
             // A macro's parameter list declares names; it does not read the template's variables.
             var isMacro = tokens.Count > 0 && tokens[0] == "macro";
             if (isMacro)
@@ -92,7 +125,21 @@ public static class ChatTemplateScanner
         }
 
         var thinkingEvidence = switchEvidence ?? markerEvidence ?? fieldEvidence;
-        return new ChatTemplateFacts(toolsEvidence is not null, toolsEvidence, thinkingEvidence is not null, thinkingEvidence);
+        return new ChatTemplateFacts(toolsEvidence is not null, toolsEvidence, thinkingEvidence is not null, thinkingEvidence, opensThinking);
+    }
+
+    // "if add_generation_prompt" or "if add_generation_prompt and …", not "if not add_generation_prompt is defined".
+    private static bool TestsGenerationPrompt(List<string> tokens)
+    {
+        var at = tokens.IndexOf("add_generation_prompt");
+        return at > 0 && tokens[at - 1] != "not" && (at + 1 >= tokens.Count || tokens[at + 1] != "is");
+    }
+
+    // "<think>\n" opens a block the model will close; "<think>\n\n</think>" (thinking switched off) does not.
+    private static bool OpensThinkBlock(string emitted)
+    {
+        var open = emitted.LastIndexOf("<think>", StringComparison.Ordinal);
+        return open >= 0 && emitted.IndexOf("</think>", open, StringComparison.Ordinal) < 0;
     }
 
     private static string? FindMarker(string text)

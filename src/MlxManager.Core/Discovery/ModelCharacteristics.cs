@@ -42,6 +42,12 @@ public sealed record ModelCharacteristics
 
     public Capability Thinking { get; init; } = Capability.Unknown("no chat template was read");
 
+    /// <summary>
+    /// The chat template opens a <c>&lt;think&gt;</c> block in the generation prompt (see
+    /// <see cref="ChatTemplateFacts.OpensThinkingInPrompt"/>): the chat reads the answer as thinking until <c>&lt;/think&gt;</c>.
+    /// </summary>
+    public bool ThinkingOpensInPrompt { get; init; }
+
     /// <summary>Sum of the sizes of the weight files (<c>*.safetensors</c>).</summary>
     public Sourced<long>? WeightBytes { get; init; }
 

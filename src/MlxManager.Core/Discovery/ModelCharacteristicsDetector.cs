@@ -12,7 +12,7 @@ namespace MlxManager.Core.Discovery;
 public sealed partial class ModelCharacteristicsDetector
 {
     /// <summary>Stored with every result; a cached result with another version should be recomputed.</summary>
-    public const int Version = 1;
+    public const int Version = 2;
 
     /// <summary>The small files detection reads (besides safetensors headers). A Hub job fetches those the repo has.</summary>
     public static readonly IReadOnlyList<string> MetadataFiles =
@@ -105,6 +105,7 @@ public sealed partial class ModelCharacteristicsDetector
             KvCache = kvCache,
             Tools = CapabilityReader.Tools(templates, tokenizerConfig, templateAbsenceKnown, hints?.HubTags),
             Thinking = CapabilityReader.Thinking(templates, tokenizerConfig, templateAbsenceKnown, source.RepoId, hints?.HubTags),
+            ThinkingOpensInPrompt = templates.Any(t => ChatTemplateScanner.Scan(t.Text).OpensThinkingInPrompt),
             WeightBytes = WeightBytes(weightFiles),
             Problems = problems,
         };

@@ -25,6 +25,7 @@ public static class MlxManagerHosting
         builder.AddPages();             // Razor Pages
         builder.AddModels();            // library, detection jobs, Hub client, model settings
         builder.AddDownloads();         // download jobs, queue, progress board (after AddModels: replaces its manifest store)
+        builder.AddChat();              // chat turns and history, engine client, MCP server + clients
         return builder;
     }
 
@@ -44,6 +45,7 @@ public static class MlxManagerHosting
         app.MapServers();               // /servers/events (SSE for the Servers page)
         app.MapDownloads();             // /downloads (tiles, SSE), /api/downloads
         app.MapPages();                 // Razor Pages
+        app.MapChat();                  // /mcp, /chat/turns/{id}/events, /chat/attachments/{id}
         return app;
     }
 }

@@ -2,8 +2,10 @@ using System.Globalization;
 using System.Net.ServerSentEvents;
 using System.Runtime.CompilerServices;
 using System.Threading.Channels;
+using MlxManager.Core.Chat.Servers;
 using MlxManager.Core.Metrics;
 using MlxManager.Core.Servers;
+using MlxManager.Web.Chat;
 using MlxManager.Web.Pages.Servers;
 
 namespace MlxManager.Web.Hosting;
@@ -26,6 +28,7 @@ public static class ServersHosting
         // supervisor re-attaches to the servers recorded in app.db.
         ServersServiceCollectionExtensions.AddServers(builder.Services, builder.Configuration);
         builder.Services.AddSingleton<ServersViewBuilder>();
+        builder.Services.AddSingleton<IChatServerDirectory, SupervisorChatServers>(); // what the chat sees of the servers
         return builder;
     }
 

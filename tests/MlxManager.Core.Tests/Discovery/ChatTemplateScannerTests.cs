@@ -75,4 +75,49 @@ public sealed class ChatTemplateScannerTests
 
         facts.RendersTools.ShouldBeTrue();
     }
+
+    [Fact]
+    public void Scan_DeepSeekR1Template_OpensThinkingInThePrompt() =>
+        ChatTemplateScanner.Scan(MlxManager.ModelFixtures.ChatTemplates.DeepSeekR1).OpensThinkingInPrompt.ShouldBeTrue();
+
+    [Fact]
+    public void Scan_Qwen3Template_DoesNotOpenThinking_ItOnlyEmitsAnEmptyBlockWhenOff()
+    {
+        var template = """
+            {%- if add_generation_prompt %}
+                {{- '<|im_start|>assistant\n' }}
+                {%- if enable_thinking is defined and enable_thinking is false %}
+                    {{- '<think>\n\n</think>\n\n' }}
+                {%- endif %}
+            {%- endif %}
+            """;
+
+        ChatTemplateScanner.Scan(template).OpensThinkingInPrompt.ShouldBeFalse();
+    }
+
+    [Fact]
+    public void Scan_Qwen35Template_OpensThinkingWhenOn()
+    {
+        var template = """
+            {%- if add_generation_prompt %}
+                {{- '<|im_start|>assistant\n' }}
+                {%- if enable_thinking is defined and enable_thinking is true %}
+                    {{- '<think>\n' }}
+                {%- else %}
+                    {{- '<think>\n\n</think>\n\n' }}
+                {%- endif %}
+            {%- endif %}
+            """;
+
+        ChatTemplateScanner.Scan(template).OpensThinkingInPrompt.ShouldBeTrue();
+    }
+
+    [Fact]
+    public void Scan_ThinkOutsideTheGenerationPrompt_DoesNotCount()
+    {
+        var template = "{% if not add_generation_prompt is defined %}{% set add_generation_prompt = false %}{% endif %}"
+            + "{% for m in messages %}{{ '<think>' + m.content }}{% endfor %}";
+
+        ChatTemplateScanner.Scan(template).OpensThinkingInPrompt.ShouldBeFalse();
+    }
 }

@@ -70,7 +70,7 @@ public sealed class EndpointProtectionTests : IClassFixture<MlxManagerFactory>
     {
         var patterns = EnumerateRoutes(_app).Select(route => route.Pattern).ToHashSet();
 
-        new[] { "/", "/models", "/profiles", "/servers", "/chat", "/admin/users", "/pending", "/logout", "/api/me", "/admin/jobs/{**path}" }
+        new[] { "/", "/models", "/profiles", "/servers", "/chat/{id:int?}", "/mcp/", "/chat/turns/{turnId:guid}/events", "/admin/users", "/admin/mcp-servers", "/pending", "/logout", "/api/me", "/admin/jobs/{**path}" }
             .ShouldAllBe(pattern => patterns.Contains(pattern));
     }
 

@@ -94,7 +94,7 @@ public sealed class ApprovalFlowTests(UiHostFixture fixture, ITestOutputHelper o
             await memberNav.ShouldShowAppSectionsAsync();
             await Expect(memberNav.UsersLink).ToHaveCountAsync(0);
             await memberNav.Link("Chat").ClickAsync();
-            await Expect(member.GetByTestId("placeholder")).ToBeVisibleAsync();
+            await Expect(member.GetByTestId("new-chat")).ToBeVisibleAsync();
         });
 
         await StepAsync("admin-disables-member", admin, async () =>
