@@ -16,14 +16,20 @@ public sealed partial class McpToolExecutor : IToolExecutor
 {
     private readonly IReadOnlyList<McpClient> _clients;
     private readonly ILogger<McpToolExecutor> _logger;
+    private readonly TimeSpan _callTimeout;
     private Dictionary<string, McpClient>? _owners;
 
-    /// <summary>Creates an executor over <paramref name="clients"/>; earlier clients win when two offer the same tool name.</summary>
-    public McpToolExecutor(IReadOnlyList<McpClient> clients, ILogger<McpToolExecutor> logger)
+    /// <summary>
+    /// Creates an executor over <paramref name="clients"/>; earlier clients win when two offer the same tool name.
+    /// A call that takes longer than <paramref name="callTimeout"/> (default: no limit) is abandoned and reported
+    /// to the model as failed.
+    /// </summary>
+    public McpToolExecutor(IReadOnlyList<McpClient> clients, ILogger<McpToolExecutor> logger, TimeSpan? callTimeout = null)
     {
         ArgumentNullException.ThrowIfNull(clients);
         _clients = clients;
         _logger = logger;
+        _callTimeout = callTimeout is { } t && t > TimeSpan.Zero ? t : Timeout.InfiniteTimeSpan;
     }
 
     /// <inheritdoc />
@@ -85,12 +91,19 @@ public sealed partial class McpToolExecutor : IToolExecutor
             return ToolExecutionResult.Failure($"The arguments are not a valid JSON object: {ex.Message}");
         }
 
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        timeout.CancelAfter(_callTimeout);
         try
         {
-            var result = await client.CallToolAsync(call.Name, arguments, cancellationToken: cancellationToken).ConfigureAwait(false);
+            var result = await client.CallToolAsync(call.Name, arguments, cancellationToken: timeout.Token).ConfigureAwait(false);
             return new ToolExecutionResult(DescribeContent(result), result.IsError == true);
         }
-        catch (McpException ex)
+        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+        {
+            return ToolExecutionResult.Failure(string.Create(System.Globalization.CultureInfo.InvariantCulture,
+                $"The tool '{call.Name}' did not answer within {(_callTimeout.TotalSeconds >= 1 ? $"{_callTimeout.TotalSeconds:0.#} s" : $"{_callTimeout.TotalMilliseconds:0} ms")}."));
+        }
+        catch (Exception ex) when (ex is McpException or HttpRequestException or IOException)
         {
             LogCallFailed(_logger, call.Name, ex);
             return ToolExecutionResult.Failure(ex.Message);

@@ -82,7 +82,7 @@ public sealed partial class McpChatToolSource(
             }
         }
 
-        var executor = new McpToolExecutor(clients, loggers.CreateLogger<McpToolExecutor>());
+        var executor = new McpToolExecutor(clients, loggers.CreateLogger<McpToolExecutor>(), options.Value.ToolTimeout);
         return new ChatToolConnection(executor, problems, clients);
     }
 

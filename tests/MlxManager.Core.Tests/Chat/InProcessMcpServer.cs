@@ -25,7 +25,10 @@ internal sealed class InProcessMcpServer : IAsyncDisposable
 
     public McpClient Client { get; }
 
-    public static async Task<InProcessMcpServer> StartAsync()
+    public static Task<InProcessMcpServer> StartAsync() => StartAsync<BuiltInChatTools>();
+
+    /// <summary>A server offering the tools of <typeparamref name="TTools"/> (a <c>[McpServerToolType]</c> class).</summary>
+    public static async Task<InProcessMcpServer> StartAsync<TTools>()
     {
         var clientToServer = new Pipe();
         var serverToClient = new Pipe();
@@ -34,7 +37,7 @@ internal sealed class InProcessMcpServer : IAsyncDisposable
         builder.Services
             .AddMcpServer()
             .WithStreamServerTransport(clientToServer.Reader.AsStream(), serverToClient.Writer.AsStream())
-            .WithTools<BuiltInChatTools>();
+            .WithTools<TTools>();
         var host = builder.Build();
         await host.StartAsync();
 

@@ -32,7 +32,8 @@ public sealed class ServersPageTests(ProfilesApp app) : IClassFixture<ProfilesAp
         var live = WebUtility.HtmlDecode(await client.GetHtmlAsync("/servers?handler=Live"));
         live.ShouldContain($"<span id=\"server-state-{profile.Id}\" class=\"state-badge state-ready\" data-testid=\"server-state\">ready</span>");
         live.ShouldContain($"<dd data-testid=\"pid\">{ready.Process!.Value.Pid}");
-        live.ShouldContain($"href=\"/chat?server={profile.Id}\"");
+        live.ShouldContain("action=\"/chat?handler=New\"");
+        live.ShouldContain($"<input type=\"hidden\" name=\"serverId\" value=\"{profile.Id}\"");
         live.ShouldContain("id=\"system-memory\"");
 
         var stop = await client.HtmxPostAsync($"/servers?handler=Stop&id={profile.Id}", "/servers");
