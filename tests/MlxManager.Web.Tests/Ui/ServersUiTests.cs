@@ -102,9 +102,19 @@ public sealed class ServersUiTests(ServersUiHostFixture fixture, ITestOutputHelp
             await generating;
             await Expect(servers.LogLines(qwen.Id)).ToContainTextAsync("POST /v1/chat/completions", new() { Timeout = 15_000 });
         });
-        await StepAsync("stop", page, async () =>
+        await StepAsync("chat-from-the-tile", page, async () =>
         {
             await page.SetViewportSizeAsync(1280, 800);
+            await page.GetByTestId("chat-link").And(page.Locator($"#server-chat-{qwen.Id}")).ClickAsync();
+            await page.WaitForURLAsync(new Regex(@"/chat/\d+$"));
+            var chat = new Chat.ChatPage(page);
+            await chat.SendAsync("Hello from the Servers page [[tokens:8]]");
+            await Expect(chat.AssistantMessages.Last).ToBeVisibleAsync(new() { Timeout = 60_000 });
+            await Expect(chat.AssistantMessages.Last).Not.ToBeEmptyAsync();
+        });
+        await StepAsync("stop", page, async () =>
+        {
+            await page.GotoAsync("/servers");
             await servers.StopButton(qwen.Id).ClickAsync();
             await Expect(servers.State(qwen.Id)).ToHaveTextAsync("stopped", new() { Timeout = 30_000 });
             await Expect(servers.Message).ToContainTextAsync("Stopped \"Qwen3 thinking\".");
