@@ -21,7 +21,7 @@ public sealed class DownloadOptions
     /// <summary>Back-off before the first retry; doubled after each failure, with jitter (50–100 % of the value).</summary>
     public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(1);
 
-    /// <summary>Longest back-off between retries (also the cap on a server's <c>Retry-After</c>).</summary>
+    /// <summary>Longest back-off between retries of one file.</summary>
     public TimeSpan RetryMaxDelay { get; set; } = TimeSpan.FromSeconds(30);
 
     /// <summary>A transfer that receives no byte for this long is dropped and resumed.</summary>

@@ -9,7 +9,7 @@ namespace MlxManager.Web.Chat;
 /// Runs chat turns in the background (one per conversation at a time) and turns their events into the SSE events
 /// the chat page reads: <c>status</c>, <c>round</c>, <c>prefill</c>, <c>thinking</c> (delta text), <c>thinking-reset</c>
 /// (full text, after a lone closing tag), <c>answer</c> (the answer so far as safe HTML, re-rendered at most every
-/// <see cref="RenderInterval"/>; the first piece at once), <c>tool-call</c>, <c>tool-result</c>, <c>message</c> (an
+/// <see cref="RenderInterval"/>; the first piece at once), <c>tool-streaming</c>, <c>tool-call</c>, <c>tool-result</c>, <c>completed</c> (an
 /// assistant message ended, with its figures), <c>saved</c>, <c>failure</c> (engine error) and last <c>done</c>. Each event
 /// carries its index as id, so a reconnecting EventSource resumes after the last one it saw (Last-Event-ID).
 /// </summary>

@@ -6,6 +6,7 @@ using MlxManager.Core.Chat.Servers;
 using MlxManager.Core.Metrics;
 using MlxManager.Core.Servers;
 using MlxManager.Web.Chat;
+using MlxManager.Web.Pages.Profiles;
 using MlxManager.Web.Pages.Servers;
 
 namespace MlxManager.Web.Hosting;
@@ -28,6 +29,7 @@ public static class ServersHosting
         // supervisor re-attaches to the servers recorded in app.db.
         ServersServiceCollectionExtensions.AddServers(builder.Services, builder.Configuration);
         builder.Services.AddSingleton<ServersViewBuilder>();
+        builder.Services.AddScoped<ProfileFormServices>();
         builder.Services.AddSingleton<IChatServerDirectory, SupervisorChatServers>(); // what the chat sees of the servers
         return builder;
     }

@@ -2,29 +2,14 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.Filters;
 using Microsoft.EntityFrameworkCore;
-using MlxManager.Core.Data;
-using MlxManager.Core.Engines;
-using MlxManager.Core.Library;
-using MlxManager.Core.Platform;
 using MlxManager.Core.Profiles;
-using MlxManager.Core.Servers;
 using MlxManager.Web.Accounts;
 
 namespace MlxManager.Web.Pages.Profiles;
 
 /// <summary>PRO-01: change a profile. A running server keeps what it was started with until it is restarted.</summary>
 [Authorize(Policy = AccountPolicies.Admin)]
-public sealed class EditModel(
-    AppDbContext db,
-    ModelLibrary library,
-    ProfileModelResolver models,
-    ProfileValidator validator,
-    EngineRegistry engines,
-    EngineCommandBuilder commands,
-    ServerSupervisor supervisor,
-    ISystemMemoryProbe memory,
-    TimeProvider time)
-    : ProfileFormPage(db, library, models, validator, engines, commands, supervisor, memory, time)
+public sealed class EditModel(ProfileFormServices services) : ProfileFormPage(services)
 {
     public string OriginalName { get; private set; } = "";
 

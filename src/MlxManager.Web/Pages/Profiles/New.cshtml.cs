@@ -1,28 +1,13 @@
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
-using MlxManager.Core.Data;
-using MlxManager.Core.Engines;
-using MlxManager.Core.Library;
-using MlxManager.Core.Platform;
 using MlxManager.Core.Profiles;
-using MlxManager.Core.Servers;
 using MlxManager.Web.Accounts;
 
 namespace MlxManager.Web.Pages.Profiles;
 
 /// <summary>PRO-01: a new profile; <c>?model=</c> (from the Models page) prefills the model, engine, name and max tokens.</summary>
 [Authorize(Policy = AccountPolicies.Admin)]
-public sealed class NewModel(
-    AppDbContext db,
-    ModelLibrary library,
-    ProfileModelResolver models,
-    ProfileValidator validator,
-    EngineRegistry engines,
-    EngineCommandBuilder commands,
-    ServerSupervisor supervisor,
-    ISystemMemoryProbe memory,
-    TimeProvider time)
-    : ProfileFormPage(db, library, models, validator, engines, commands, supervisor, memory, time)
+public sealed class NewModel(ProfileFormServices services) : ProfileFormPage(services)
 {
     public async Task OnGetAsync(string? model, CancellationToken cancellationToken)
     {

@@ -54,22 +54,35 @@ public sealed record ProfileReview(
     public bool OutOfBand { get; init; }
 }
 
+/// <summary>What the profile form pages need; one per request (it holds the request's <see cref="AppDbContext"/>).</summary>
+public sealed record ProfileFormServices(
+    AppDbContext Db,
+    ModelLibrary Library,
+    ProfileModelResolver Models,
+    ProfileValidator Validator,
+    EngineRegistry Engines,
+    EngineCommandBuilder Commands,
+    ServerSupervisor Supervisor,
+    ISystemMemoryProbe Memory,
+    TimeProvider Time);
+
 /// <summary>
 /// Shared by /profiles/new and /profiles/{id}/edit: binds <see cref="ProfileInput"/>, reviews it (validator,
 /// uniqueness, the model on disk, memory estimate, command preview) and saves it. The Live handler answers the
 /// form's htmx updates with out-of-band fragments (never re-rendering the inputs the user is typing in).
 /// </summary>
-public abstract class ProfileFormPage(
-    AppDbContext db,
-    ModelLibrary library,
-    ProfileModelResolver models,
-    ProfileValidator validator,
-    EngineRegistry engines,
-    EngineCommandBuilder commands,
-    ServerSupervisor supervisor,
-    ISystemMemoryProbe memory,
-    TimeProvider time) : PageModel
+public abstract class ProfileFormPage(ProfileFormServices services) : PageModel
 {
+    private readonly AppDbContext db = services.Db;
+    private readonly ModelLibrary library = services.Library;
+    private readonly ProfileModelResolver models = services.Models;
+    private readonly ProfileValidator validator = services.Validator;
+    private readonly EngineRegistry engines = services.Engines;
+    private readonly EngineCommandBuilder commands = services.Commands;
+    private readonly ServerSupervisor supervisor = services.Supervisor;
+    private readonly ISystemMemoryProbe memory = services.Memory;
+    private readonly TimeProvider time = services.Time;
+
     [BindProperty]
     public ProfileInput Input { get; set; } = new();
 
