@@ -53,7 +53,14 @@ public static class GenerationRun
                     yield return new GenerationFinished("length", promptTokens, generated, cachedTokens);
                     yield break;
                 }
-                if (generated == FaultAfterTokens && crash) faults.Crash();
+                if (generated == FaultAfterTokens && crash)
+                {
+                    // The GPU fails while computing the next token, so what was already streamed has had that long
+                    // to leave the process (Kestrel writes flushed chunks to the socket asynchronously).
+                    await slot.NextTokenAsync(cancellationToken);
+                    await Task.Delay(TimeSpan.FromMilliseconds(150), cancellationToken);
+                    faults.Crash();
+                }
                 if (generated == FaultAfterTokens && hang)
                 {
                     // A stalled engine makes no progress: leave the loop so no core spins for the hung request.
