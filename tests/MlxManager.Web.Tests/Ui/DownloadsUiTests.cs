@@ -138,6 +138,8 @@ public sealed class DownloadsUiTests(DownloadsUiFixture fixture, ITestOutputHelp
         await StepAtTopAsync("one-downloading-one-queued", page, async () =>
         {
             await models.OpenAsync();
+            // Once every badge is detected, the results stop refreshing under the pointer.
+            await Expect(page.Locator("[data-testid=model-tile]", new() { HasText = "detecting" })).ToHaveCountAsync(0, new() { Timeout = 15_000 });
             await downloads.DownloadButton(llama).ClickAsync();
             await Expect(downloads.Status(llama)).ToHaveTextAsync(new Regex("Downloading"), new() { Timeout = 15_000 });
             await downloads.DownloadButton(phi).ClickAsync();
