@@ -80,7 +80,8 @@ public sealed class DownloadQueueTests
         done.Runs.ShouldBe(1);
         foreach (var shard in DownloadsHost.Repos[Sharded].Files.Where(f => f.IsLfs))
         {
-            host.Hub.Requests.Entries.Count(r => r.Path == CdnPath(shard.Etag)).ShouldBe(1, $"{shard.Path} fetched once");
+            // Completion can come a moment before the emulator logs the response's end.
+            (await host.Hub.Requests.WaitForCountAsync(r => r.Path == CdnPath(shard.Etag), 1)).Count.ShouldBe(1, $"{shard.Path} fetched once");
         }
     }
 
@@ -142,7 +143,7 @@ public sealed class DownloadQueueTests
         (await admin.HtmxPostAsync($"/downloads/{record.Id}/resume", "/models")).StatusCode.ShouldBe(HttpStatusCode.OK);
         var done = await host.WaitForStateAsync(record.Id, DownloadState.Completed);
 
-        DownloadsHost.ShouldHaveResumed(host.Hub, Sharded, partials, resumedAt);
+        await DownloadsHost.ShouldHaveResumedAsync(host.Hub, Sharded, partials, resumedAt);
 
         host.ShouldBeCompleteInTheCache(Sharded);
         done.JobId.ShouldBe(paused.JobId);
@@ -297,7 +298,7 @@ public sealed class DownloadQueueTests
         second.App.Services.GetRequiredService<DownloadBoard>(); // builds the host: the released job runs at start
         var done = await second.WaitForStateAsync(record.Id, DownloadState.Completed);
 
-        DownloadsHost.ShouldHaveResumed(hub, Sharded, partials, restartedAt);
+        await DownloadsHost.ShouldHaveResumedAsync(hub, Sharded, partials, restartedAt);
 
         second.ShouldBeCompleteInTheCache(Sharded);
         done.JobId.ShouldBe(interrupted.JobId);
@@ -326,7 +327,7 @@ public sealed class DownloadQueueTests
         done.Runs.ShouldBe(1);
         foreach (var shard in DownloadsHost.Repos[Sharded].Files.Where(f => f.IsLfs))
         {
-            host.Hub.Requests.Entries.Count(r => r.Path == CdnPath(shard.Etag)).ShouldBe(1);
+            (await host.Hub.Requests.WaitForCountAsync(r => r.Path == CdnPath(shard.Etag), 1)).Count.ShouldBe(1);
         }
     }
 

@@ -191,7 +191,7 @@ public sealed class DownloadsHost : IAsyncDisposable
     /// emulator logs a request when its response ends, which for a transfer the stopped run abandoned can be a moment
     /// after the stop.
     /// </summary>
-    public static void ShouldHaveResumed(HubEmulatorHost hub, string repoId, IReadOnlyDictionary<string, long> partials, DateTimeOffset since)
+    public static async Task ShouldHaveResumedAsync(HubEmulatorHost hub, string repoId, IReadOnlyDictionary<string, long> partials, DateTimeOffset since)
     {
         var repo = Repos[repoId];
         partials.ShouldContain(p => p.Value > 0 && p.Value < repo.Files.First(f => f.Etag == p.Key).Size, "some file was cut mid-way");
@@ -199,13 +199,16 @@ public sealed class DownloadsHost : IAsyncDisposable
         {
             var file = repo.Files.First(f => f.Etag == etag);
             var path = file.IsLfs ? $"/cdn/repos/{etag}" : $"/{repoId}/resolve/{repo.Commit}/{file.Path}";
-            var requests = hub.Requests.Entries.Where(r => r.Method == "GET" && r.Path == path && r.Time - TimeSpan.FromMilliseconds(r.DurationMs) >= since).ToList();
+            bool Matches(RecordedRequest r) => r.Method == "GET" && r.Path == path && r.Time - TimeSpan.FromMilliseconds(r.DurationMs) >= since;
             if (length == file.Size)
             {
-                requests.ShouldBeEmpty($"{file.Path} was complete on disk");
+                hub.Requests.Entries.Where(Matches).ShouldBeEmpty($"{file.Path} was complete on disk");
                 continue;
             }
 
+            // The download can report completion a moment before the emulator has logged the response's end.
+            await hub.Requests.WaitForCountAsync(Matches, 1, TimeSpan.FromSeconds(10));
+            var requests = hub.Requests.Entries.Where(Matches).ToList();
             requests.Count.ShouldBe(1, $"{file.Path} fetched once more");
             requests[0].Range.ShouldBe($"bytes={length}-", $"{file.Path} continued from the partial file, not from zero");
         }

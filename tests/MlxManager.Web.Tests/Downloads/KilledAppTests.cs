@@ -65,7 +65,7 @@ public sealed class KilledAppTests(ITestOutputHelper output)
             second.KillHard();
         }
 
-        DownloadsHost.ShouldHaveResumed(hub, Sharded, partials, restartedAt);
+        await DownloadsHost.ShouldHaveResumedAsync(hub, Sharded, partials, restartedAt);
 
         var repo = DownloadsHost.Repos[Sharded];
         foreach (var file in repo.Files)
