@@ -128,6 +128,10 @@ public static partial class ModelsBenchmark
         public static async Task<BenchApp> StartAsync(string data, string cache)
         {
             Directory.CreateDirectory(data);
+
+            // WebApplicationFactory looks for MvcTestingAppManifest.json (the app's content root) in the current
+            // folder only; the benchmark is started from anywhere, so point it at its own output folder.
+            Directory.SetCurrentDirectory(AppContext.BaseDirectory);
             var app = new BenchApp(data, cache);
             app._client = app.CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true });
             await app.SignInAsync();
