@@ -46,13 +46,9 @@ public sealed class SupervisorChatServers(
             return ChatServerStart.Refused("Only administrators can start servers. Ask one to start this profile, or pick a server that is already running.");
         }
 
-        if (directory.Find(profileId) is { IsActive: true, State: not ServerState.Stopping } running)
-        {
-            return ChatServerStart.Started(running.ServerId);
-        }
-
+        // The supervisor decides under its per-profile lock; "already running" comes back with the running server.
         var result = await supervisor.StartServerAsync(profileId, cancellationToken).ConfigureAwait(false);
-        return result.Succeeded && result.Server is { } server
+        return result.Server is { IsActive: true, State: not ServerState.Stopping } server
             ? ChatServerStart.Started(server.ServerId)
             : ChatServerStart.Refused(result.Message);
     }
