@@ -343,6 +343,10 @@ public sealed partial class DownloadJob(
 
         change?.Invoke(record);
         DownloadQueue.Finish(record, state, error, Now);
+
+        // The lease goes in the same write as the final state: nobody reads a finished download that a run still holds.
+        record.LeaseOwner = null;
+        record.LeaseExpiresAtUtc = null;
         await db.SaveChangesAsync().ConfigureAwait(false);
         board.Notify();
     }
