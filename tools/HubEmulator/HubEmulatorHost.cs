@@ -159,8 +159,20 @@ public sealed partial class HubEmulatorHost : IAsyncDisposable
         var sequence = site.Log.NextSequence();
         var record = new RequestRecord();
         context.Features.Set(record);
+        RecordedRequest Entry(long bytesSent) => new(sequence, site.Options.TimeProvider.GetUtcNow(), listener, context.Request.Method, path,
+            context.Request.QueryString.Value ?? "", context.Request.Headers.Range.ToString() is { Length: > 0 } range ? range : null,
+            !string.IsNullOrEmpty(context.Request.Headers.Authorization), context.Response.StatusCode, bytesSent,
+            record.Aborted, record.Fault, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+
+        // A body's last write can reach the client before this method resumes, so the entry goes into the log just
+        // before that write; a response without a body is only sent after this method returns.
+        RecordedRequest? early = null;
         var originalBody = context.Response.Body;
-        var counter = new CountingStream(originalBody);
+        var counter = new CountingStream(originalBody, () => context.Response.ContentLength, total =>
+        {
+            early = Entry(total);
+            site.Log.Add(early);
+        });
         context.Response.Body = counter;
         if (listener == Listeners.Hub) context.Response.Headers["X-Request-Id"] = $"Root=1-emulator-{sequence:x8}";
         try
@@ -194,11 +206,10 @@ public sealed partial class HubEmulatorHost : IAsyncDisposable
         finally
         {
             context.Response.Body = originalBody;
-            var entry = new RecordedRequest(sequence, site.Options.TimeProvider.GetUtcNow(), listener, context.Request.Method, path,
-                context.Request.QueryString.Value ?? "", context.Request.Headers.Range.ToString() is { Length: > 0 } range ? range : null,
-                !string.IsNullOrEmpty(context.Request.Headers.Authorization), context.Response.StatusCode, counter.Written,
-                record.Aborted, record.Fault, Stopwatch.GetElapsedTime(started).TotalMilliseconds);
-            site.Log.Add(entry);
+            var entry = Entry(counter.Written);
+            if (early is null) site.Log.Add(entry);
+            else if (entry.Aborted || entry.BytesSent != early.BytesSent) site.Log.Replace(entry);
+            else entry = early with { DurationMs = entry.DurationMs };
             // CDN queries are long signatures; the path names the blob well enough.
             LogRequest(site.Logger, listener, entry.Method, listener == Listeners.Cdn ? path : path + entry.Query, entry.Status, entry.BytesSent, entry.DurationMs,
                 entry.Range is null ? "" : $" range={entry.Range}", entry.Fault is null ? "" : $" fault={entry.Fault}", entry.Aborted ? " aborted" : "");

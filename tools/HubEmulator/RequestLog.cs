@@ -7,7 +7,8 @@ public static class Listeners
     public const string Cdn = "cdn";
 }
 
-/// <summary>One answered request, recorded when its response ended.</summary>
+/// <summary>One answered request, recorded just before the last byte of its body is written (or when the response
+/// ends, for a response without a body or one cut short): a client that has read a whole response finds it here.</summary>
 /// <param name="Sequence">1-based arrival order.</param>
 /// <param name="Listener"><see cref="Listeners.Hub"/> or <see cref="Listeners.Cdn"/>.</param>
 /// <param name="Path">The request path, without the query.</param>
@@ -56,8 +57,8 @@ public sealed class RequestLog
         lock (gate) entries.Clear();
     }
 
-    /// <summary>Waits until a recorded request matches <paramref name="predicate"/> and returns it. Entries are written
-    /// when a response ends, which can be a moment after the client has read the last byte.</summary>
+    /// <summary>Waits until a recorded request matches <paramref name="predicate"/> and returns it: for requests a
+    /// background job makes, or a response the client abandoned (recorded when the server notices).</summary>
     public Task<RecordedRequest> WaitForAsync(Func<RecordedRequest, bool> predicate, TimeSpan? timeout = null, CancellationToken cancellationToken = default) =>
         WaitUntilAsync(list => list.FirstOrDefault(predicate), timeout, cancellationToken);
 
@@ -108,6 +109,22 @@ public sealed class RequestLog
             if (node is null) entries.AddFirst(entry);
             else entries.AddAfter(node, entry);
             while (entries.Count > capacity) entries.RemoveFirst();
+            toSignal = changed;
+            changed = NewSignal();
+        }
+        toSignal.TrySetResult();
+    }
+
+    /// <summary>Corrects an entry recorded early (its last write failed or wrote a different count).</summary>
+    internal void Replace(RecordedRequest entry)
+    {
+        TaskCompletionSource toSignal;
+        lock (gate)
+        {
+            var node = entries.Last;
+            while (node is not null && node.Value.Sequence != entry.Sequence) node = node.Previous;
+            if (node is null) return;
+            node.Value = entry;
             toSignal = changed;
             changed = NewSignal();
         }

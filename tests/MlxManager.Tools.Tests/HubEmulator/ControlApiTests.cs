@@ -94,4 +94,23 @@ public sealed class ControlApiTests : IClassFixture<HubEmulatorFixture>
         (await client.DeleteAsync(Control("requests"))).StatusCode.ShouldBe(HttpStatusCode.NoContent);
         hub.Host.Requests.Entries.ShouldBeEmpty();
     }
+
+    [Fact]
+    public async Task RequestLog_HoldsEveryResponseTheClientHasReadInFull_WithoutWaiting()
+    {
+        // Tests read the log right after a response; the entry must not trail the last byte.
+        var spec = FixtureCatalog.LlamaTools;
+        var urls = new[] { $"{hub.Host.BaseUrl}/api/models?limit=3", $"{hub.Host.BaseUrl}/{spec.RepoId}/resolve/main/config.json" };
+        for (var i = 0; i < 60; i++)
+        {
+            var url = urls[i % urls.Length];
+            var body = await client.GetByteArrayAsync(url);
+
+            var entries = hub.Host.Requests.Entries;
+            entries.Count.ShouldBe(i + 1, $"request {i + 1} ({url}) is in the log as soon as its body has been read");
+            entries[^1].Status.ShouldBe(200);
+            entries[^1].BytesSent.ShouldBe(body.Length);
+            entries[^1].Aborted.ShouldBeFalse();
+        }
+    }
 }
