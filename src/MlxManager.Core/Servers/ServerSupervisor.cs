@@ -193,41 +193,16 @@ public sealed partial class ServerSupervisor : IHostedService, IServerDirectory,
     /// failed before that (executable missing, port taken, model not downloaded…: the server is then shown as failed
     /// with that reason). Loading continues in the background; see <see cref="WaitUntilSettledAsync"/>.
     /// </summary>
-    public async Task<ServerCommandResult> StartServerAsync(int profileId, CancellationToken cancellationToken)
-    {
-        var gate = GateOf(profileId);
-        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            return await StartLockedAsync(profileId, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            gate.Release();
-        }
-    }
+    public Task<ServerCommandResult> StartServerAsync(int profileId, CancellationToken cancellationToken) =>
+        UnderGateAsync(profileId, () => StartLockedAsync(profileId, cancellationToken), cancellationToken);
 
     /// <summary>Stops the server of <paramref name="serverId"/> and waits until its processes are gone.</summary>
-    public async Task<ServerCommandResult> StopServerAsync(int serverId, CancellationToken cancellationToken)
-    {
-        var gate = GateOf(serverId);
-        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            return await StopLockedAsync(serverId, "Stopped on request.", cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            gate.Release();
-        }
-    }
+    public Task<ServerCommandResult> StopServerAsync(int serverId, CancellationToken cancellationToken) =>
+        UnderGateAsync(serverId, () => StopLockedAsync(serverId, "Stopped on request.", cancellationToken), cancellationToken);
 
     /// <summary>Stops the server (if it runs) and starts it again with the profile as it is now.</summary>
-    public async Task<ServerCommandResult> RestartServerAsync(int serverId, CancellationToken cancellationToken)
-    {
-        var gate = GateOf(serverId);
-        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+    public Task<ServerCommandResult> RestartServerAsync(int serverId, CancellationToken cancellationToken) =>
+        UnderGateAsync(serverId, async () =>
         {
             var stopped = await StopLockedAsync(serverId, "Stopped for a restart.", cancellationToken).ConfigureAwait(false);
             if (!stopped.Succeeded && Find(serverId) is { IsActive: true })
@@ -236,12 +211,7 @@ public sealed partial class ServerSupervisor : IHostedService, IServerDirectory,
             }
 
             return await StartLockedAsync(serverId, cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            gate.Release();
-        }
-    }
+        }, cancellationToken);
 
     /// <summary>Removes a stopped or failed server from the list (its run stays in the database). False when it is active.</summary>
     public bool Dismiss(int serverId)
@@ -270,11 +240,8 @@ public sealed partial class ServerSupervisor : IHostedService, IServerDirectory,
     /// For a profile being deleted: stops its server if it runs, forgets it, and deletes its log and working folders.
     /// Call before deleting the profile (its runs are deleted with it).
     /// </summary>
-    public async Task<ServerCommandResult> RetireProfileAsync(int profileId, CancellationToken cancellationToken)
-    {
-        var gate = GateOf(profileId);
-        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
+    public Task<ServerCommandResult> RetireProfileAsync(int profileId, CancellationToken cancellationToken) =>
+        UnderGateAsync(profileId, async () =>
         {
             var stop = await StopLockedAsync(profileId, "Stopped because its profile is being deleted.", cancellationToken).ConfigureAwait(false);
             if (Find(profileId) is { IsActive: true })
@@ -286,12 +253,7 @@ public sealed partial class ServerSupervisor : IHostedService, IServerDirectory,
             DeleteFolder(LogFolderOf(profileId));
             DeleteFolder(WorkFolderOf(profileId));
             return new ServerCommandResult(true, stop.Succeeded ? stop.Message : "No server was running.", null);
-        }
-        finally
-        {
-            gate.Release();
-        }
-    }
+        }, cancellationToken);
 
     /// <summary>Re-attaches to servers left running by an earlier manager, then starts auto-start profiles in the background.</summary>
     async Task IHostedService.StartAsync(CancellationToken cancellationToken)
@@ -317,19 +279,9 @@ public sealed partial class ServerSupervisor : IHostedService, IServerDirectory,
 
         if (_options.StopServersOnExit)
         {
-            await Task.WhenAll(runs.Where(r => r.State.IsActive()).Select(async run =>
-            {
-                var gate = GateOf(run.ServerId);
-                await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-                try
-                {
-                    await StopLockedAsync(run.ServerId, "Stopped because the manager is shutting down.", cancellationToken).ConfigureAwait(false);
-                }
-                finally
-                {
-                    gate.Release();
-                }
-            })).ConfigureAwait(false);
+            await Task.WhenAll(runs.Where(r => r.State.IsActive()).Select(run => UnderGateAsync(
+                run.ServerId, () => StopLockedAsync(run.ServerId, "Stopped because the manager is shutting down.", cancellationToken), cancellationToken)))
+                .ConfigureAwait(false);
         }
 
         // The watch loop ran until now so that stopping servers could see them end; the rest are left running.
@@ -1371,6 +1323,21 @@ public sealed partial class ServerSupervisor : IHostedService, IServerDirectory,
             {
                 LogHandlerFailed(_logger, e);
             }
+        }
+    }
+
+    /// <summary>Runs <paramref name="work"/> holding the server's gate: one start, stop, restart or retire at a time per server.</summary>
+    private async Task<T> UnderGateAsync<T>(int serverId, Func<Task<T>> work, CancellationToken cancellationToken)
+    {
+        var gate = GateOf(serverId);
+        await gate.WaitAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await work().ConfigureAwait(false);
+        }
+        finally
+        {
+            gate.Release();
         }
     }
 
