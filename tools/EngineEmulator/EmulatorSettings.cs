@@ -54,6 +54,9 @@ public sealed record EmulatorSettings
     public double TokensPerSecond { get; init; } = 40;
     /// <summary>Prompt tokens processed per second (<c>EMULATOR_PREFILL_RATE</c>, default 800).</summary>
     public double PrefillTokensPerSecond { get; init; } = 800;
+    /// <summary>Seconds spent importing Python modules before the command line is even read
+    /// (<c>EMULATOR_IMPORT_SECONDS</c>, default 0; the real engines take 1–3 s to import mlx).</summary>
+    public TimeSpan ImportTime { get; init; } = TimeSpan.Zero;
     /// <summary><c>EMULATOR_START_MODE</c>: <c>listen-first</c> (default) or <c>load-first</c>.</summary>
     public StartMode StartMode { get; init; } = StartMode.ListenFirst;
     /// <summary><c>EMULATOR_FAULT</c>.</summary>
@@ -73,6 +76,12 @@ public sealed record EmulatorSettings
         if (get("EMULATOR_LOAD_RATE") is { Length: > 0 } load) settings = settings with { LoadBytesPerSecond = ParseRate(load, "EMULATOR_LOAD_RATE") };
         if (get("EMULATOR_TOKEN_RATE") is { Length: > 0 } token) settings = settings with { TokensPerSecond = ParseRate(token, "EMULATOR_TOKEN_RATE") };
         if (get("EMULATOR_PREFILL_RATE") is { Length: > 0 } prefill) settings = settings with { PrefillTokensPerSecond = ParseRate(prefill, "EMULATOR_PREFILL_RATE") };
+        if (get("EMULATOR_IMPORT_SECONDS") is { Length: > 0 } import)
+        {
+            if (!double.TryParse(import.Trim(), NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) || seconds < 0 || seconds > 3600)
+                throw new FormatException($"EMULATOR_IMPORT_SECONDS: '{import}' is not a number of seconds between 0 and 3600");
+            settings = settings with { ImportTime = TimeSpan.FromSeconds(seconds) };
+        }
         if (get("EMULATOR_START_MODE") is { Length: > 0 } mode)
             settings = settings with
             {

@@ -38,12 +38,15 @@ catch (FormatException e)
     return 2;
 }
 
+WatchFaultsAndParent(settings);
+
+// `import mlx` and friends come before argparse in the real engines, so even --help waits for them.
+if (settings.ImportTime > TimeSpan.Zero) await Task.Delay(settings.ImportTime);
+
 var (options, outcome) = EngineCommandLines.Parse(chosen, engineArgs);
 Console.Out.Write(outcome.StandardOutput);
 Console.Error.Write(outcome.StandardError);
 if (options is null) return outcome.ExitCode;
-
-WatchFaultsAndParent(settings);
 
 var time = TimeProvider.System;
 string? logFile = null;

@@ -70,4 +70,33 @@ public sealed class EngineCliTests
         exit.ShouldBe(2);
         stderr.TrimEnd().ShouldEndWith("mlx_lm.server: error: argument --max-tokens: invalid int value: 'lots'");
     }
+
+    [Fact]
+    public async Task ImportTime_DelaysEvenTheHelp_AsPythonImportsDo()
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        using var engine = EngineProcess.Start(Flavour.MlxLm, ["--help"], new Dictionary<string, string> { ["EMULATOR_IMPORT_SECONDS"] = "1.5" }, addPort: false);
+        await Task.Delay(700);
+        engine.Stdout.ShouldBeEmpty("nothing is printed while importing");
+
+        var exit = await engine.WaitForExitAsync(TimeSpan.FromSeconds(60));
+
+        exit.ShouldBe(0);
+        clock.Elapsed.ShouldBeGreaterThanOrEqualTo(TimeSpan.FromSeconds(1.5));
+        engine.Stdout.ShouldStartWith("usage: mlx_lm.server [-h]");
+    }
+
+    [Theory]
+    [InlineData("EMULATOR_IMPORT_SECONDS", "soon", "EMULATOR_IMPORT_SECONDS: 'soon' is not a number of seconds between 0 and 3600")]
+    [InlineData("EMULATOR_LOAD_RATE", "-3M", "EMULATOR_LOAD_RATE: '-3M' is not a positive number")]
+    [InlineData("EMULATOR_START_MODE", "later", "EMULATOR_START_MODE: 'later' is not listen-first or load-first")]
+    public async Task MalformedKnob_SaysWhichAndExits2(string variable, string value, string message)
+    {
+        using var engine = EngineProcess.Start(Flavour.MlxLm, ["--model", "x"], new Dictionary<string, string> { [variable] = value }, addPort: false);
+
+        var exit = await engine.WaitForExitAsync(TimeSpan.FromSeconds(60));
+
+        exit.ShouldBe(2);
+        engine.Stderr.TrimEnd().ShouldBe($"[emulator] {message}");
+    }
 }

@@ -83,9 +83,9 @@ public sealed class ChatLifecycleTests(LifecycleHost host) : IClassFixture<Lifec
         var slow = FixtureCatalog.Sized(FixtureCatalog.LlamaTools with { RepoId = "mlx-community/Slow-Llama-4bit" }, 24 * 1024 * 1024);
         HfCacheWriter.Write(host.Servers.CacheRoot, slow);
         host.Servers.Register(slow);
+        using var user = await host.NewUserAsync();
         var server = await host.Servers.StartAsync(EmulatedServers.ProfileFor(slow, MlxLmServer.EngineKey, "slow", id: 33),
             new Dictionary<string, string> { ["EMULATOR_LOAD_RATE"] = "6M" }, waitUntilReady: false);
-        using var user = await host.NewUserAsync();
         var conversation = await user.NewConversationAsync(server.ServerId);
         (await user.App.GetHtmlAsync($"/chat/{conversation}")).ShouldMatch("status-pending\">(starting|loading the model)");
 
@@ -101,9 +101,10 @@ public sealed class ChatLifecycleTests(LifecycleHost host) : IClassFixture<Lifec
     [Fact]
     public async Task FailedServer_TheChatSaysWhy()
     {
-        var server = await host.Servers.StartAsync(EmulatedServers.ProfileFor(FixtureCatalog.Unsupported, MlxLmServer.EngineKey, "broken", id: 34),
-            new Dictionary<string, string> { ["EMULATOR_START_MODE"] = "load-first" }, waitUntilReady: false);
         using var user = await host.NewUserAsync();
+        // Importing takes 3 s as on a Mac, so the conversation is opened while the server is still starting.
+        var server = await host.Servers.StartAsync(EmulatedServers.ProfileFor(FixtureCatalog.Unsupported, MlxLmServer.EngineKey, "broken", id: 34),
+            new Dictionary<string, string> { ["EMULATOR_START_MODE"] = "load-first", ["EMULATOR_IMPORT_SECONDS"] = "3" }, waitUntilReady: false);
         var conversation = await user.NewConversationAsync(server.ServerId);
 
         var turn = await user.TurnAsync(conversation, "Hello");
@@ -112,6 +113,24 @@ public sealed class ChatLifecycleTests(LifecycleHost host) : IClassFixture<Lifec
         turn.Error.ShouldNotBeNull().ShouldContain("The server of broken failed");
         turn.Error!.ShouldContain("Model type frobnicator not supported");
         (await user.App.GetHtmlAsync($"/chat/{conversation}")).ShouldContain("Model type frobnicator not supported");
+    }
+
+    [Fact]
+    public async Task FailedServer_NewConversation_IsRefusedWithTheReason()
+    {
+        var server = await host.Servers.StartAsync(EmulatedServers.ProfileFor(FixtureCatalog.Unsupported, MlxLmServer.EngineKey, "broken early", id: 38),
+            new Dictionary<string, string> { ["EMULATOR_START_MODE"] = "load-first" }, waitUntilReady: false);
+        await Eventually.TrueAsync(() => host.Servers.FindAsync(server.ServerId, default).AsTask().Result?.State == ChatServerState.Failed, TimeSpan.FromSeconds(30));
+        using var user = await host.NewUserAsync();
+
+        var response = await user.App.PostFormAsync("/chat?handler=New", new Dictionary<string, string> { ["serverId"] = server.ServerId.ToString() }, "/chat");
+
+        response.StatusCode.ShouldBe(HttpStatusCode.Redirect);
+        response.Headers.Location!.OriginalString.ShouldBe("/chat");
+        var page = await user.App.GetHtmlAsync("/chat");
+        page.ShouldContain("That server failed:");
+        page.ShouldContain("Model type frobnicator not supported");
+        (await user.App.GetHtmlAsync("/chat")).ShouldNotContain("That server failed:", Case.Sensitive, "the message is shown once");
     }
 
     [Fact]
