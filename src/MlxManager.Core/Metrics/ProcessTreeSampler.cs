@@ -9,7 +9,10 @@ namespace MlxManager.Core.Metrics;
 /// <remarks>
 /// Per-process bookkeeping keeps the figure honest as the tree changes: a child that appeared since the last
 /// sample contributes all its processor time (it was spent since then), a child that exited simply drops
-/// out instead of making the total jump backwards. Not thread-safe: one sampling loop drives it.
+/// out instead of making the total jump backwards. A sample that comes less than <see cref="MinimumWindow"/>
+/// after the last measured one (a timer catching up after a stall) repeats the last figure and keeps the old
+/// baseline: processor time is counted in 10 ms clock ticks, so a window of a few milliseconds would read a
+/// busy server as 0 % or an idle one as several cores. Not thread-safe: one sampling loop drives it.
 /// </remarks>
 public sealed class ProcessTreeSampler
 {
@@ -20,6 +23,10 @@ public sealed class ProcessTreeSampler
     private Dictionary<ProcessIdentity, TimeSpan> _current = new(8);
     private long _previousTimestamp;
     private bool _hasPrevious;
+    private double? _lastCpuPercent;
+
+    /// <summary>The shortest wall time a CPU figure is measured over.</summary>
+    public static readonly TimeSpan MinimumWindow = TimeSpan.FromMilliseconds(100);
 
     public ProcessTreeSampler(IProcessTable table, ProcessIdentity root, TimeProvider time)
     {
@@ -41,9 +48,12 @@ public sealed class ProcessTreeSampler
         if (!_table.TryCollectTree(Root, _processes))
         {
             _hasPrevious = false;
+            _lastCpuPercent = null;
             _previous.Clear();
             return ProcessTreeSample.Gone;
         }
+
+        var tooSoon = _hasPrevious && _time.GetElapsedTime(_previousTimestamp, now) < MinimumWindow;
 
         _current.Clear();
         long memory = 0;
@@ -54,7 +64,7 @@ public sealed class ProcessTreeSampler
             memory += process.MemoryBytes;
             total += process.CpuTime;
             _current[process.Identity] = process.CpuTime;
-            if (!_hasPrevious)
+            if (!_hasPrevious || tooSoon)
             {
                 continue;
             }
@@ -64,13 +74,19 @@ public sealed class ProcessTreeSampler
                 : process.CpuTime;
         }
 
+        if (tooSoon)
+        {
+            return new ProcessTreeSample(true, _processes.Count, memory, total, _lastCpuPercent);
+        }
+
         double? cpuPercent = null;
         if (_hasPrevious)
         {
             var wall = _time.GetElapsedTime(_previousTimestamp, now);
-            cpuPercent = wall > TimeSpan.Zero ? Math.Max(0, grown / wall * 100) : null;
+            cpuPercent = Math.Max(0, grown / wall * 100);
         }
 
+        _lastCpuPercent = cpuPercent;
         (_previous, _current) = (_current, _previous);
         _previousTimestamp = now;
         _hasPrevious = true;

@@ -167,7 +167,9 @@ public sealed class MetricsSamplerTests(ITestOutputHelper output) : IDisposable
         var received = new List<MetricsSnapshot>();
         using (var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(20)))
         {
-            while (received.Count < 3)
+            // A busy child on a loaded machine may get no processor time in one 250 ms window, so wait for
+            // the first tick that saw it run rather than expecting it on a given tick.
+            while (received.Count < 3 || !(received[^1].Servers.ShouldHaveSingleItem().CpuPercent > 0))
             {
                 received.Add(await subscription.Reader.ReadAsync(timeout.Token));
             }
@@ -176,7 +178,7 @@ public sealed class MetricsSamplerTests(ITestOutputHelper output) : IDisposable
         await sampler.StopAsync(CancellationToken.None);
 
         received.Select(s => s.At).ShouldBeInOrder(SortDirection.Ascending);
-        received[^1].Servers.ShouldHaveSingleItem().CpuPercent.ShouldNotBeNull().ShouldBeGreaterThan(0);
+        received[0].Servers.ShouldHaveSingleItem().CpuPercent.ShouldBeNull("the first tick has nothing to compare with");
         published.ShouldBeGreaterThanOrEqualTo(3, "a throwing handler must not stop the others");
         await subscription.Reader.Completion.WaitAsync(TimeSpan.FromSeconds(5));
     }

@@ -107,6 +107,33 @@ public class ProcessTreeSamplerTests
         readings.Skip(1).ShouldAllBe(r => r != null && Math.Abs(r.Value - 80) < 1e-9);
     }
 
+    [Fact]
+    public void Sample_TooSoonAfterTheLast_RepeatsTheLastFigureAndMeasuresTheNextOverTheWholeWindow()
+    {
+        var table = new ScriptedTable();
+        var clock = new ManualClock();
+        var sampler = new ProcessTreeSampler(table, Root, clock);
+        table.Set(Usage(100, 1, cpuSeconds: 0, memory: 10));
+        sampler.Sample();
+        clock.Advance(TimeSpan.FromSeconds(1));
+        table.Set(Usage(100, 1, cpuSeconds: 0.5, memory: 10));
+        sampler.Sample().CpuPercent.ShouldBe(50);
+
+        // A timer catching up: 3 ms later, no clock tick of processor time has been counted yet.
+        clock.Advance(TimeSpan.FromMilliseconds(3));
+        table.Set(Usage(100, 1, cpuSeconds: 0.5, memory: 20), Usage(101, 100, cpuSeconds: 0.01, memory: 5));
+        var soon = sampler.Sample();
+
+        soon.CpuPercent.ShouldBe(50, "a 3 ms window would read a half-busy server as 0 %");
+        soon.MemoryBytes.ShouldBe(25, "memory is read fresh every time");
+        soon.ProcessCount.ShouldBe(2);
+
+        clock.Advance(TimeSpan.FromMilliseconds(497));
+        table.Set(Usage(100, 1, cpuSeconds: 0.75, memory: 20), Usage(101, 100, cpuSeconds: 0.05, memory: 5));
+        sampler.Sample().CpuPercent.ShouldNotBeNull().ShouldBe(60, tolerance: 1e-9,
+            "0.25 s of the root and all 0.05 s of the new child, over the 500 ms since the last measured sample");
+    }
+
     private static ProcessUsage Usage(int pid, int parent, double cpuSeconds, long memory = 0, long start = 5000) =>
         new(pid, parent, pid == Root.Pid ? Root.StartTime : start, TimeSpan.FromSeconds(cpuSeconds), memory);
 

@@ -66,13 +66,21 @@ public sealed class ServerMetricsTests(EngineWorld world, ITestOutputHelper outp
             var idle = await NextSampleAsync(host, profile.Id);
 
             var generating = Completions.AskAsync(server.ChatCompletionsUrl, server.Model.Reference, "Write a lot [[tokens:150]]", maxTokens: 400);
-            await Task.Delay(TimeSpan.FromSeconds(1.5));
-            var busy = await NextSampleAsync(host, profile.Id);
+            await Task.Delay(TimeSpan.FromSeconds(1));
+            // Every sample taken while it generates (about 6 s): on a loaded machine one 500 ms window may
+            // find the engine waiting for a core, so the test looks at the busiest, not at one by chance.
+            var busy = new List<double>();
+            while (!generating.IsCompleted)
+            {
+                busy.Add((await NextSampleAsync(host, profile.Id)).CpuPercent!.Value);
+            }
+
             (await generating).ShouldNotBeEmpty();
 
-            output.WriteLine($"idle {idle.CpuPercent:0.0} %, generating {busy.CpuPercent:0.0} %");
+            output.WriteLine($"idle {idle.CpuPercent:0.0} %, generating {string.Join(", ", busy.Select(b => b.ToString("0.0")))} %");
             idle.CpuPercent.ShouldNotBeNull().ShouldBeLessThan(5, "an idle engine uses next to no CPU");
-            busy.CpuPercent.ShouldNotBeNull().ShouldBeGreaterThan(20, "the emulator spins a core for each generation step");
+            busy.ShouldNotBeEmpty();
+            busy.Max().ShouldBeGreaterThan(20, "the emulator spins a core for each generation step");
             host.Metrics.HistoryFor(profile.Id).ShouldNotBeNull().Count.ShouldBeGreaterThanOrEqualTo(4);
         }
         finally
