@@ -154,6 +154,37 @@ public sealed class ChatLifecycleTests(LifecycleHost host) : IClassFixture<Lifec
     }
 
     [Fact]
+    public async Task AnotherUsersConversation_Is404ForEveryHandler_AndItsRunningAnswerGoesOn()
+    {
+        var server = await host.Servers.StartAsync(EmulatedServers.ProfileFor(FixtureCatalog.Phi8Bit, MlxLmServer.EngineKey, "private", id: 39),
+            new Dictionary<string, string> { ["EMULATOR_TOKEN_RATE"] = "30" });
+        using var alice = await host.NewUserAsync();
+        using var bob = await host.NewUserAsync();
+        var conversation = await alice.NewConversationAsync(server.ServerId);
+        var turnId = await alice.SendAsync(conversation, "Alice's essay [[tokens:120]]");
+        var bobsOwn = await bob.NewConversationAsync(server.ServerId);
+        var bobsPage = $"/chat/{bobsOwn}";
+
+        // While Alice's answer runs, Bob tries every handler on her conversation: each is a 404 that changes nothing.
+        (await bob.PostMessageAsync(conversation, "hi")).StatusCode.ShouldBe(HttpStatusCode.NotFound, "409 would tell Bob an answer is running");
+        (await bob.App.PostFormAsync($"/chat/{conversation}?handler=Delete", new Dictionary<string, string>(), bobsPage)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await bob.App.PostFormAsync($"/chat/{conversation}?handler=Rename", new Dictionary<string, string> { ["title"] = "Bob was here" }, bobsPage)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await bob.App.PostFormAsync($"/chat/{conversation}?handler=Settings", new Dictionary<string, string> { ["systemPrompt"] = "Bob's prompt" }, bobsPage)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await bob.App.PostFormAsync($"/chat/{conversation}?handler=Stop&turnId={turnId}", new Dictionary<string, string>(), bobsPage)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await bob.App.PostFormAsync($"/chat/{bobsOwn}?handler=Stop&turnId={turnId}", new Dictionary<string, string>(), bobsPage)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await bob.App.GetAsync($"/chat/{conversation}?handler=ServerStatus")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await bob.App.GetAsync($"/chat/turns/{turnId}/events")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+
+        var turn = await alice.ReadTurnAsync(turnId);
+        turn.Outcome.ShouldBe("answered", turn.Describe());
+        (await alice.LastAnswerAsync(conversation)).Content.Split(' ').Length.ShouldBe(120);
+        var page = await alice.App.GetHtmlAsync($"/chat/{conversation}");
+        page.ShouldContain("Alice&#x27;s essay");
+        page.ShouldNotContain("Bob was here");
+        page.ShouldNotContain("Bob&#x27;s prompt");
+    }
+
+    [Fact]
     public async Task Conversations_CanBeRenamedAndDeleted()
     {
         var server = await host.Servers.StartAsync(EmulatedServers.ProfileFor(FixtureCatalog.Phi8Bit, MlxLmServer.EngineKey, "rename", id: 36));

@@ -37,6 +37,10 @@ public sealed class ConversationStore(AppDbContext db, AttachmentStore files, Ti
         return conversation;
     }
 
+    /// <summary>Whether the conversation exists and is the user's: checked before anything touches it.</summary>
+    public Task<bool> IsOwnedByAsync(string userId, int conversationId, CancellationToken cancellationToken) =>
+        db.Conversations.AnyAsync(c => c.Id == conversationId && c.UserId == userId, cancellationToken);
+
     /// <summary>Starts a conversation with a profile's server.</summary>
     public async Task<Conversation> CreateAsync(string userId, int? profileId, string? profileName, int? serverId, bool thinkingEnabled, CancellationToken cancellationToken)
     {
