@@ -47,6 +47,50 @@ public sealed class ChatLifecycleTests(LifecycleHost host) : IClassFixture<Lifec
     }
 
     [Fact]
+    public async Task StopWhileToolsConnect_BeforeTheFirstToken_IsANormalStop()
+    {
+        // A tool server that accepts connections and never answers: the turn waits on it (up to ToolTimeout) before
+        // the engine is asked anything, so the stop surely comes before the first token.
+        using var silent = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        var registration = new McpServerRegistration
+        {
+            Name = "silent",
+            Url = $"http://127.0.0.1:{((IPEndPoint)silent.LocalEndpoint).Port}/mcp",
+            CreatedAtUtc = DateTime.UtcNow,
+        };
+        await using (var scope = host.App.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+            db.McpServers.Add(registration);
+            await db.SaveChangesAsync();
+        }
+
+        try
+        {
+            var server = await host.Servers.StartAsync(EmulatedServers.ProfileFor(FixtureCatalog.LlamaTools, MlxLmServer.EngineKey, "tools stop", id: 40));
+            using var user = await host.NewUserAsync();
+            var conversation = await user.NewConversationAsync(server.ServerId);
+            var turnId = await user.SendAsync(conversation, "Hello [[tokens:3]]");
+
+            (await user.StopAsync(conversation, turnId)).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+            var turn = await user.ReadTurnAsync(turnId);
+
+            turn.Outcome.ShouldBe("stopped", turn.Describe());
+            turn.Error.ShouldBeNull(turn.Describe());
+            turn.OfType("answer").ShouldBeEmpty();
+            (await user.SavedMessagesAsync(conversation)).ShouldAllBe(m => m.Role == ConversationRole.User);
+        }
+        finally
+        {
+            await using var scope = host.App.Services.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+            db.McpServers.Remove(registration);
+            await db.SaveChangesAsync();
+        }
+    }
+
+    [Fact]
     public async Task CrashMidAnswer_KeepsThePartialAnswerMarkedIncomplete_AndSaysWhyNextTime()
     {
         var server = await host.Servers.StartAsync(EmulatedServers.ProfileFor(FixtureCatalog.Phi8Bit, MlxLmServer.EngineKey, "crashing", id: 32));
