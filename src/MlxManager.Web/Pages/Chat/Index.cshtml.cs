@@ -20,6 +20,7 @@ public sealed record StartableProfile(int Id, string Name, string ModelRef, stri
 /// CHAT-01..04: pick a server (or start a profile's), keep conversations per user, stream answers with thinking,
 /// attachments and tool calls. Sending posts the message here; the answer streams from /chat/turns/{id}/events.
 /// </summary>
+[TypeFilter(typeof(SendRequestLimits), Order = SendRequestLimits.Order)]
 public sealed class IndexModel(
     ConversationStore conversations,
     IChatServerDirectory servers,
@@ -206,6 +207,7 @@ public sealed class IndexModel(
                     id,
                     server,
                     files.Select(f => new IncomingAttachment(f.FileName, f.ContentType, f.Length, ct => ReadAsync(f, ct))).ToList(),
+                    await conversations.AttachmentBytesAsync(UserId, cancellationToken),
                     cancellationToken);
             }
             catch (AttachmentRejectedException rejected)
