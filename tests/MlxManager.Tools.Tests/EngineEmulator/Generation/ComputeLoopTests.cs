@@ -32,9 +32,7 @@ public sealed class ComputeLoopTests
     public void TokensNobodyTakes_DoNotPileUp_SoALateReaderGetsThemAtTheRate()
     {
         using var loop = ComputeLoop.Stepped(tokensPerSecond: 200, prefillPerSecond: 100_000);
-        var slot = loop.Begin(10, 2048);
-        loop.Step(TimeSpan.FromMilliseconds(5));
-        Prefill(slot).ShouldBe([(0, 10), (9, 10), (10, 10)], "10 prompt tokens at 100 000/s take 0.1 ms");
+        var slot = Generating(loop);
 
         // The reader is late by 200 ms (40 tokens' worth, as a busy CI machine delayed it): one token waits for it.
         for (int pass = 0; pass < 40; pass++) loop.Step(TimeSpan.FromMilliseconds(5));
@@ -54,8 +52,7 @@ public sealed class ComputeLoopTests
     public void AStretchedPass_GivesAWaitingReaderTheTokensOfTheTimeThatPassed_AtMostEightAtOnce()
     {
         using var loop = ComputeLoop.Stepped(tokensPerSecond: 200, prefillPerSecond: 100_000);
-        var slot = loop.Begin(10, 2048);
-        loop.Step(TimeSpan.FromMilliseconds(5));
+        var slot = Generating(loop);
 
         loop.Step(TimeSpan.FromMilliseconds(30));
 
@@ -69,8 +66,7 @@ public sealed class ComputeLoopTests
     public void APassWhileTheReaderHoldsAToken_EarnsNothing()
     {
         using var loop = ComputeLoop.Stepped(tokensPerSecond: 200, prefillPerSecond: 100_000);
-        var slot = loop.Begin(10, 2048);
-        loop.Step(TimeSpan.FromMilliseconds(5));
+        var slot = Generating(loop);
         loop.Step(TimeSpan.FromMilliseconds(7.5));
         slot.Tokens.CurrentCount.ShouldBe(1, "1.5 tokens earned: one given, half a token of credit left");
 
@@ -81,10 +77,14 @@ public sealed class ComputeLoopTests
         slot.Tokens.CurrentCount.ShouldBe(1, "the 100 ms the token waited and the half token before it earn nothing");
     }
 
-    static List<(int Done, int Total)> Prefill(GenerationSlot slot)
+    // A slot past its prompt processing: one 5 ms pass does 10 prompt tokens at 100 000/s.
+    static GenerationSlot Generating(ComputeLoop loop)
     {
+        var slot = loop.Begin(10, 2048);
+        loop.Step(TimeSpan.FromMilliseconds(5));
         var reported = new List<(int, int)>();
         while (slot.Progress.Reader.TryRead(out var progress)) reported.Add(progress);
-        return reported;
+        reported.ShouldBe([(0, 10), (9, 10), (10, 10)]);
+        return slot;
     }
 }
