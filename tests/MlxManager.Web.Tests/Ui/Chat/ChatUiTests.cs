@@ -123,6 +123,7 @@ public sealed class ChatUiTests(ChatUiHost host, ITestOutputHelper output) : UiT
 
         await StepAsync($"image-too-large-{name}", page, async () =>
         {
+            ExpectConsoleError(new Regex("/chat/\\d+: Failed to load resource: .* 422")); // the refused send, on purpose
             await chat.DropImageAsync("panorama.png", OversizedPng.Create(2000, 1500));
             await chat.SendAsync("And this one?");
             await Expect(page.Locator("#composer-problem")).ToHaveTextAsync(
