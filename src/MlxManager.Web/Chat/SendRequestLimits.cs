@@ -18,6 +18,8 @@ public sealed class SendRequestLimits(IOptions<ChatOptions> options) : IAsyncAut
     /// <summary>The filter's order: before the antiforgery filter (1000), which reads the form for its token.</summary>
     public const int Order = -3000;
 
+    private const long DrainAllowance = 64L * 1024 * 1024;
+
     public async Task OnAuthorizationAsync(AuthorizationFilterContext context)
     {
         var http = context.HttpContext;
@@ -33,8 +35,8 @@ public sealed class SendRequestLimits(IOptions<ChatOptions> options) : IAsyncAut
         if (http.Request.ContentLength is { } length && length > limit)
         {
             // A client still sending gets a reset connection instead of the answer unless the body is read first;
-            // read (and drop) it when it is not far above the limit, so the page can show why.
-            if (length <= 2 * limit && size is { IsReadOnly: false })
+            // read (and drop) it when it is not far above the limit (64 MB at most), so the page can show why.
+            if (length - limit <= Math.Min(limit, DrainAllowance) && size is { IsReadOnly: false })
             {
                 size.MaxRequestBodySize = length;
                 await http.Request.Body.CopyToAsync(Stream.Null, http.RequestAborted);
