@@ -26,6 +26,11 @@ public sealed record LogSlice(IReadOnlyList<LogLine> Lines, long Skipped, long L
 /// <c>2026-11-26T14:02:03.123Z * manager line</c>. After a manager restart the tail resumes where the previous
 /// manager stopped: the engine lines already in the log are counted and skipped in the output. Lines the engine
 /// wrote while no manager was running are stamped when they are read (a manager line says so).
+/// Rotation by size: once the log or the output file has grown past the limit, the output read so far is complete, and
+/// the log becomes <see cref="RotatedPath"/> (replacing an older one) and starts again, and the output file is emptied in
+/// place — the engine keeps its descriptor and, writing with O_APPEND, continues at the file's new start. Both restart
+/// together, so a resuming manager still counts the log's engine lines to skip in the output. What the engine writes
+/// between the last read and the emptying (microseconds) is lost. Line numbers and the lines in memory carry on.
 /// Thread-safe: the run's watch loop reads output while pages read lines.
 /// </remarks>
 public sealed class RunLog : IDisposable
@@ -39,7 +44,9 @@ public sealed class RunLog : IDisposable
     private readonly TimeProvider _time;
     private readonly LogLine[] _ring;
     private readonly FileStream _output;
-    private readonly StreamWriter _log;
+    private readonly long _maxBytes;
+    private StreamWriter _log;
+    private long _logBytes;
     private readonly Decoder _decoder = new UTF8Encoding(false, false).GetDecoder();
     private readonly byte[] _buffer = new byte[64 * 1024];
     private readonly char[] _chars = new char[64 * 1024 + 8];
@@ -51,18 +58,19 @@ public sealed class RunLog : IDisposable
     private int _ringCount;
     private bool _disposed;
 
-    private RunLog(string outputPath, string logPath, TimeProvider time, int capacity)
+    private RunLog(string outputPath, string logPath, TimeProvider time, long maxBytes, int capacity)
     {
         OutputPath = outputPath;
         LogPath = logPath;
         _time = time;
+        _maxBytes = maxBytes;
         _ring = new LogLine[Math.Max(16, capacity)];
         _output = new FileStream(outputPath, FileMode.OpenOrCreate, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.None);
-        _log = new StreamWriter(new FileStream(logPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete), new UTF8Encoding(false))
-        {
-            AutoFlush = true,
-        };
+        _log = OpenLog(logPath, out _logBytes);
     }
+
+    /// <summary>No size limit: the log is never rotated.</summary>
+    public const long Unlimited = long.MaxValue;
 
     /// <summary>The engine's raw output file.</summary>
     public string OutputPath { get; }
@@ -82,26 +90,33 @@ public sealed class RunLog : IDisposable
         }
     }
 
-    /// <summary>Opens the log of a new run: both files are created empty.</summary>
-    public static RunLog Create(string outputPath, string logPath, TimeProvider time, int capacity = 2000)
+    /// <summary>Opens the log of a new run: both files are created empty. Rotated past <paramref name="maxBytes"/>.</summary>
+    public static RunLog Create(string outputPath, string logPath, TimeProvider time, long maxBytes = Unlimited, int capacity = 2000)
     {
         File.WriteAllBytes(outputPath, []);
         File.WriteAllBytes(logPath, []);
-        return new RunLog(outputPath, logPath, time, capacity);
+        return new RunLog(outputPath, logPath, time, maxBytes, capacity);
     }
+
+    /// <summary>Where a log's earlier lines go when it is rotated: <c>&lt;run&gt;.log.1</c>.</summary>
+    public static string RotatedPath(string logPath) => logPath + ".1";
+
+    /// <summary>The files that hold a run's whole log, oldest first: the rotated part (when there is one) and the log.</summary>
+    public static IReadOnlyList<string> FilesOf(string logPath) =>
+        File.Exists(RotatedPath(logPath)) ? [RotatedPath(logPath), logPath] : [logPath];
 
     /// <summary>
     /// Opens the log of a run started by an earlier manager: skips the output lines the log already holds and
     /// loads the last lines of the log into memory.
     /// </summary>
-    public static RunLog Resume(string outputPath, string logPath, TimeProvider time, int capacity = 2000)
+    public static RunLog Resume(string outputPath, string logPath, TimeProvider time, long maxBytes = Unlimited, int capacity = 2000)
     {
         if (!File.Exists(outputPath))
         {
             File.WriteAllBytes(outputPath, []);
         }
 
-        var log = new RunLog(outputPath, logPath, time, capacity);
+        var log = new RunLog(outputPath, logPath, time, maxBytes, capacity);
         log.LoadExisting();
         return log;
     }
@@ -128,6 +143,11 @@ public sealed class RunLog : IDisposable
             {
                 var count = _decoder.GetChars(_buffer, 0, read, _chars, 0, flush: false);
                 Split(_chars.AsSpan(0, count), text => (lines ??= []).Add(Append(text, fromManager: false)));
+            }
+
+            if (_logBytes > _maxBytes || _output.Position > _maxBytes)
+            {
+                (lines ??= []).Add(Rotate());
             }
 
             return lines ?? (IReadOnlyList<LogLine>)[];
@@ -237,11 +257,41 @@ public sealed class RunLog : IDisposable
         _ring[(int)((line.Sequence - 1) % _ring.Length)] = line;
         if (!_disposed)
         {
-            _log.Write(Format(line));
+            var formatted = Format(line);
+            _log.Write(formatted);
             _log.Write('\n');
+            _logBytes += Encoding.UTF8.GetByteCount(formatted) + 1;
         }
 
         return line;
+    }
+
+    /// <summary>
+    /// Called with all output read: the log so far becomes <see cref="RotatedPath"/>, a new log starts (with a line that
+    /// says so), and the output file is emptied in place. In that order: a manager that dies in between re-reads output
+    /// it already logged rather than losing output it did not.
+    /// </summary>
+    private LogLine Rotate()
+    {
+        var rotated = RotatedPath(LogPath);
+        _log.Dispose();
+        File.Move(LogPath, rotated, overwrite: true);
+        _log = OpenLog(LogPath, out _logBytes);
+        using (var output = File.OpenHandle(OutputPath, FileMode.Open, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete))
+        {
+            RandomAccess.SetLength(output, 0);
+        }
+
+        _output.Position = 0;
+        return Append($"The log reached its size limit ({_maxBytes / 1024} KiB, setting {ServerOptions.SectionName}:MaxRunLogBytes); "
+                      + $"the lines before this one are in {Path.GetFileName(rotated)}.", fromManager: true);
+    }
+
+    private static StreamWriter OpenLog(string logPath, out long length)
+    {
+        var stream = new FileStream(logPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+        length = stream.Length;
+        return new StreamWriter(stream, new UTF8Encoding(false)) { AutoFlush = true };
     }
 
     // Lines end at \n, \r\n or a lone \r (progress bars redraw with \r): each becomes a line.
