@@ -42,7 +42,7 @@ public sealed class RunLog : IDisposable
     private const string ManagerMark = " * ";
     private readonly Lock _lock = new();
     private readonly TimeProvider _time;
-    private readonly LogLine[] _ring;
+    private readonly LogLineRing _ring;
     private readonly FileStream _output;
     private readonly long _maxBytes;
     private StreamWriter _log;
@@ -53,9 +53,6 @@ public sealed class RunLog : IDisposable
     private readonly StringBuilder _partial = new();
     private readonly List<string> _backlog = [];
     private bool _pendingCarriageReturn;
-    private long _sequence;
-    private long _ringStart = 1;
-    private int _ringCount;
     private bool _disposed;
 
     private RunLog(string outputPath, string logPath, TimeProvider time, long maxBytes, int capacity)
@@ -64,7 +61,7 @@ public sealed class RunLog : IDisposable
         LogPath = logPath;
         _time = time;
         _maxBytes = maxBytes;
-        _ring = new LogLine[Math.Max(16, capacity)];
+        _ring = new LogLineRing(capacity);
         _output = new FileStream(outputPath, FileMode.OpenOrCreate, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.None);
         _log = OpenLog(logPath, out _logBytes);
     }
@@ -85,7 +82,7 @@ public sealed class RunLog : IDisposable
         {
             lock (_lock)
             {
-                return _sequence;
+                return _ring.LastSequence;
             }
         }
     }
@@ -185,18 +182,7 @@ public sealed class RunLog : IDisposable
     {
         lock (_lock)
         {
-            var result = new List<LogLine>(Math.Min(count, _ringCount));
-            for (var i = _ringCount - 1; i >= 0 && result.Count < count; i--)
-            {
-                var line = _ring[(int)((_ringStart - 1 + i) % _ring.Length)];
-                if (!engineOnly || !line.FromManager)
-                {
-                    result.Add(line);
-                }
-            }
-
-            result.Reverse();
-            return result;
+            return _ring.Tail(count, engineOnly);
         }
     }
 
@@ -205,16 +191,7 @@ public sealed class RunLog : IDisposable
     {
         lock (_lock)
         {
-            var first = Math.Max(afterSequence + 1, _sequence - Math.Min(max, _ringCount) + 1);
-            first = Math.Max(first, _ringStart);
-            var skipped = Math.Max(0, first - (afterSequence + 1));
-            var lines = new List<LogLine>();
-            for (var seq = first; seq <= _sequence; seq++)
-            {
-                lines.Add(_ring[(int)((seq - 1) % _ring.Length)]);
-            }
-
-            return new LogSlice(lines, afterSequence >= _sequence ? 0 : skipped, _sequence);
+            return _ring.After(afterSequence, max);
         }
     }
 
@@ -244,17 +221,7 @@ public sealed class RunLog : IDisposable
             text = string.Concat(text.AsSpan(0, MaxLineLength), " … (line cut)");
         }
 
-        var line = new LogLine(++_sequence, _time.GetUtcNow(), text, fromManager);
-        if (_ringCount < _ring.Length)
-        {
-            _ringCount++;
-        }
-        else
-        {
-            _ringStart++;
-        }
-
-        _ring[(int)((line.Sequence - 1) % _ring.Length)] = line;
+        var line = _ring.Add(_time.GetUtcNow(), text, fromManager);
         if (!_disposed)
         {
             var formatted = Format(line);
@@ -330,7 +297,7 @@ public sealed class RunLog : IDisposable
     {
         // Which output lines are already in the log, and the last lines for the UI.
         long engineLines = 0;
-        var recent = new Queue<LogLine>(_ring.Length);
+        var recent = new Queue<LogLine>(_ring.Capacity);
         using (var reader = new StreamReader(new FileStream(LogPath, FileMode.OpenOrCreate, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete), Encoding.UTF8))
         {
             while (reader.ReadLine() is { } raw)
@@ -346,7 +313,7 @@ public sealed class RunLog : IDisposable
                     engineLines++;
                 }
 
-                if (recent.Count == _ring.Length)
+                if (recent.Count == _ring.Capacity)
                 {
                     recent.Dequeue();
                 }
@@ -357,17 +324,7 @@ public sealed class RunLog : IDisposable
 
         foreach (var line in recent)
         {
-            var copy = line with { Sequence = ++_sequence };
-            if (_ringCount < _ring.Length)
-            {
-                _ringCount++;
-            }
-            else
-            {
-                _ringStart++;
-            }
-
-            _ring[(int)((copy.Sequence - 1) % _ring.Length)] = copy;
+            _ring.Add(line.At, line.Text, line.FromManager);
         }
 
         // Skip as many complete output lines as the log holds; what follows was written while no manager ran
