@@ -1,6 +1,4 @@
-using MlxManager.Core.Engines;
 using MlxManager.Core.Metrics;
-using MlxManager.Core.Profiles;
 using MlxManager.Core.Servers;
 using MlxManager.Core.Tests.Servers.Infrastructure;
 
@@ -14,7 +12,7 @@ public sealed class CurrentRunsTests
     public void Change_StampsTheSnapshotWithTheNextVersion_AndTellsObservers()
     {
         var runs = new CurrentRuns(_events);
-        var run = NewRun(3, 30);
+        var run = TestRuns.New(TestRuns.MemoryProfile(3, 8003), 30);
         runs.Replace(run);
         var seen = new List<ServerSnapshot>();
         _events.Changed += seen.Add;
@@ -31,8 +29,8 @@ public sealed class CurrentRunsTests
     public void Replace_MakesTheNewRunCurrent_AndHandsBackTheOldOne()
     {
         var runs = new CurrentRuns(_events);
-        var first = NewRun(3, 30);
-        var second = NewRun(3, 31);
+        var first = TestRuns.New(TestRuns.MemoryProfile(3, 8003), 30);
+        var second = TestRuns.New(TestRuns.MemoryProfile(3, 8003), 31);
 
         runs.Replace(first).ShouldBeNull();
         runs.Replace(second).ShouldBeSameAs(first);
@@ -45,7 +43,7 @@ public sealed class CurrentRunsTests
     public void RemoveEnded_RefusesAnActiveRun_AndForgetsAnEndedOne()
     {
         var runs = new CurrentRuns(_events);
-        var run = NewRun(3, 30);
+        var run = TestRuns.New(TestRuns.MemoryProfile(3, 8003), 30);
         runs.Replace(run);
 
         runs.RemoveEnded(3).ShouldBeFalse("a starting server is active");
@@ -63,18 +61,12 @@ public sealed class CurrentRunsTests
     public void FindActiveByPid_FindsOnlyActiveRuns()
     {
         var runs = new CurrentRuns(_events);
-        var run = NewRun(3, 30);
+        var run = TestRuns.New(TestRuns.MemoryProfile(3, 8003), 30);
         runs.Replace(run);
         runs.Change(run, r => r.Process = new ProcessIdentity(4242, 1));
 
         runs.FindActiveByPid(4242).ShouldBeSameAs(run);
         runs.Change(run, r => r.State = ServerState.Stopped);
         runs.FindActiveByPid(4242).ShouldBeNull();
-    }
-
-    private static SupervisedRun NewRun(int profileId, long runId)
-    {
-        var profile = new Profile { Id = profileId, Name = "p" + profileId, Engine = MlxLmServer.EngineKey, ModelRef = "org/model", Port = 8000 + profileId };
-        return new SupervisedRun(runId, profile, new MlxLmServer(), new ResolvedModel(profile.ModelRef), DateTimeOffset.UnixEpoch, "run.log", "run.out");
     }
 }

@@ -1,6 +1,5 @@
 using Microsoft.Extensions.DependencyInjection;
 using MlxManager.Core.Engines;
-using MlxManager.Core.Profiles;
 using MlxManager.Core.Servers;
 using MlxManager.Core.Tests.Servers.Infrastructure;
 using MlxManager.ModelFixtures;
@@ -9,19 +8,9 @@ using Xunit.Abstractions;
 namespace MlxManager.Core.Tests.Servers;
 
 [Collection(ServersCollection.Name)]
-public sealed class LaunchPlannerTests(EngineWorld world, ITestOutputHelper output) : IAsyncLifetime
+public sealed class LaunchPlannerTests(EngineWorld world, ITestOutputHelper output) : SupervisorHostTest(world, output)
 {
-    private SupervisorHost _host = null!;
-
-    private LaunchPlanner Planner => _host.Services.GetRequiredService<LaunchPlanner>();
-
-    public async Task InitializeAsync() => _host = await SupervisorHost.StartAsync(world, output);
-
-    public async Task DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        SupervisorHost.DeleteFolder(_host.DataFolder);
-    }
+    private LaunchPlanner Planner => Host.Services.GetRequiredService<LaunchPlanner>();
 
     [Fact]
     public void EngineEnvironment_LeavesOutTheManagersSettings_SetsTheLibrarysCache_AndLetsTheCommandWin()
@@ -34,7 +23,7 @@ public sealed class LaunchPlannerTests(EngineWorld world, ITestOutputHelper outp
 
             environment.ShouldNotContainKey("MLXMANAGER_PLANNER_TEST");
             environment.ShouldNotContainKey("MlxManager__Planner__Test");
-            environment["HF_HUB_CACHE"].ShouldBe(world.HubCache);
+            environment["HF_HUB_CACHE"].ShouldBe(World.HubCache);
             environment["HF_HUB_OFFLINE"].ShouldBe("0", "the profile's variables win over the managed ones");
             environment["EXTRA"].ShouldBe("yes");
             environment["PATH"].ShouldBe(Environment.GetEnvironmentVariable("PATH"));
@@ -49,13 +38,13 @@ public sealed class LaunchPlannerTests(EngineWorld world, ITestOutputHelper outp
     [Fact]
     public async Task Plan_OfAValidProfile_LaunchesItsCommand_AndShowsItWithMaskedValues()
     {
-        var profile = await _host.AddProfileAsync("planned", MlxLmServer.EngineKey, FixtureCatalog.QwenThinking.RepoId, "HF_TOKEN=hf_planner_secret");
-        var run = NewRun(profile);
+        var profile = await Host.AddProfileAsync("planned", MlxLmServer.EngineKey, FixtureCatalog.QwenThinking.RepoId, "HF_TOKEN=hf_planner_secret");
+        var run = TestRuns.New(profile, 999, "/tmp/999.log", "/tmp/999.out");
 
         var plan = await Planner.PlanAsync(run, CancellationToken.None);
 
         plan.Problem.ShouldBeNull();
-        plan.Launch!.Executable.ShouldBe(world.Launcher(MlxLmServer.EngineKey));
+        plan.Launch!.Executable.ShouldBe(World.Launcher(MlxLmServer.EngineKey));
         plan.Launch.Arguments.ShouldContain(profile.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
         plan.Launch.Environment["HF_TOKEN"].ShouldBe("hf_planner_secret");
         plan.Launch.OutputPath.ShouldBe(run.OutputPath);
@@ -67,15 +56,12 @@ public sealed class LaunchPlannerTests(EngineWorld world, ITestOutputHelper outp
     [Fact]
     public async Task Plan_OfAnInvalidProfile_IsRefusedWithTheValidationErrors()
     {
-        var profile = await _host.AddProfileAsync("invalid", MlxLmServer.EngineKey, FixtureCatalog.QwenThinking.RepoId, configure: p => p.ContextLength = -5);
+        var profile = await Host.AddProfileAsync("invalid", MlxLmServer.EngineKey, FixtureCatalog.QwenThinking.RepoId, configure: p => p.ContextLength = -5);
 
-        var plan = await Planner.PlanAsync(NewRun(profile), CancellationToken.None);
+        var plan = await Planner.PlanAsync(TestRuns.New(profile, 999, "/tmp/999.log", "/tmp/999.out"), CancellationToken.None);
 
         plan.Launch.ShouldBeNull();
         plan.Problem.ShouldNotBeNull().ShouldStartWith("The profile is not valid:");
         plan.Problem.ShouldEndWith("Edit the profile first.");
     }
-
-    private static SupervisedRun NewRun(Profile profile) =>
-        new(999, profile, new MlxLmServer(), new ResolvedModel(profile.ModelRef), DateTimeOffset.UtcNow, "/tmp/999.log", "/tmp/999.out");
 }

@@ -1,8 +1,6 @@
 using System.Net;
 using System.Text;
 using Microsoft.Extensions.DependencyInjection;
-using MlxManager.Core.Engines;
-using MlxManager.Core.Profiles;
 using MlxManager.Core.Servers;
 using MlxManager.Core.Tests.Servers.Infrastructure;
 using Xunit.Abstractions;
@@ -11,26 +9,16 @@ namespace MlxManager.Core.Tests.Servers;
 
 /// <summary>The readiness prober against a real HTTP server that answers the way an engine might.</summary>
 [Collection(ServersCollection.Name)]
-public sealed class ReadinessProberTests(EngineWorld world, ITestOutputHelper output) : IAsyncLifetime
+public sealed class ReadinessProberTests(EngineWorld world, ITestOutputHelper output) : SupervisorHostTest(world, output)
 {
-    private SupervisorHost _host = null!;
-
-    public async Task InitializeAsync() => _host = await SupervisorHost.StartAsync(world, output);
-
-    public async Task DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        SupervisorHost.DeleteFolder(_host.DataFolder);
-    }
-
     [Fact]
     public async Task ACompletionThatComesBack_MakesTheRunReady()
     {
         var port = SupervisorHost.FreePort();
         using var engine = new ScriptedEngine(port, completionStatus: 200);
-        var run = NewRun(port);
+        var run = TestRuns.New(TestRuns.MemoryProfile(port, port), port);
 
-        await _host.Services.GetRequiredService<ReadinessProber>().ProbeUntilReadyAsync(run).WaitAsync(TimeSpan.FromSeconds(30));
+        await Host.Services.GetRequiredService<ReadinessProber>().ProbeUntilReadyAsync(run).WaitAsync(TimeSpan.FromSeconds(30));
 
         run.Current.State.ShouldBe(ServerState.Ready);
         run.Current.Detail.ShouldStartWith("Ready: answered a completion after ");
@@ -42,19 +30,13 @@ public sealed class ReadinessProberTests(EngineWorld world, ITestOutputHelper ou
     {
         var port = SupervisorHost.FreePort();
         using var engine = new ScriptedEngine(port, completionStatus: 400);
-        var run = NewRun(port);
+        var run = TestRuns.New(TestRuns.MemoryProfile(port, port), port);
 
-        await _host.Services.GetRequiredService<ReadinessProber>().ProbeUntilReadyAsync(run).WaitAsync(TimeSpan.FromSeconds(30));
+        await Host.Services.GetRequiredService<ReadinessProber>().ProbeUntilReadyAsync(run).WaitAsync(TimeSpan.FromSeconds(30));
 
         run.Current.State.ShouldBe(ServerState.Failed);
         run.Current.Detail.ShouldBe("The engine is up but refuses the readiness request (HTTP 400): {\"error\":\"no such model\"}");
         engine.Completions.ShouldBe(5);
-    }
-
-    private static SupervisedRun NewRun(int port)
-    {
-        var profile = new Profile { Id = port, Name = "scripted", Engine = MlxLmServer.EngineKey, ModelRef = "org/model", Host = "127.0.0.1", Port = port };
-        return new SupervisedRun(port, profile, new MlxLmServer(), new ResolvedModel(profile.ModelRef), DateTimeOffset.UtcNow, "unused.log", "unused.out");
     }
 
     /// <summary>Answers health with 200 and every completion with one status.</summary>

@@ -58,10 +58,8 @@ public sealed class RunLogRotationTests : IDisposable
     [Fact]
     public async Task TheWholeLog_ReadsTheRotatedPartThenTheLog()
     {
-        using (var log = RunLog.Create(Output, LogFile, TimeProvider.System, Limit))
+        using (var log = await FilledPastTheLimitAsync())
         {
-            await File.AppendAllTextAsync(Output, string.Concat(Enumerable.Range(0, 100).Select(i => $"early {i} {new string('y', 60)}\n")));
-            log.ReadNewOutput();
             await File.AppendAllTextAsync(Output, "late\n");
             log.ReadNewOutput();
         }
@@ -79,10 +77,8 @@ public sealed class RunLogRotationTests : IDisposable
     [Fact]
     public async Task Resume_AfterARotation_HandsOutOnlyWhatNoManagerRead()
     {
-        using (var log = RunLog.Create(Output, LogFile, TimeProvider.System, Limit))
+        using (var log = await FilledPastTheLimitAsync())
         {
-            await File.AppendAllTextAsync(Output, string.Concat(Enumerable.Range(0, 100).Select(i => $"early {i} {new string('y', 60)}\n")));
-            log.ReadNewOutput();
             await File.AppendAllTextAsync(Output, "read 1\nread 2\n");
             log.ReadNewOutput();
         }
@@ -92,5 +88,14 @@ public sealed class RunLogRotationTests : IDisposable
 
         resumed.PendingBacklog.ShouldBe(2);
         resumed.ReadNewOutput().Select(l => l.Text).ShouldBe(["while away 1", "while away 2"]);
+    }
+
+    /// <summary>A log whose engine wrote 100 lines "early N yyy…" (about twice the limit), read once: so rotated once.</summary>
+    private async Task<RunLog> FilledPastTheLimitAsync()
+    {
+        var log = RunLog.Create(Output, LogFile, TimeProvider.System, Limit);
+        await File.AppendAllTextAsync(Output, string.Concat(Enumerable.Range(0, 100).Select(i => $"early {i} {new string('y', 60)}\n")));
+        log.ReadNewOutput();
+        return log;
     }
 }

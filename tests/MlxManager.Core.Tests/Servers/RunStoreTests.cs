@@ -9,25 +9,16 @@ using Xunit.Abstractions;
 namespace MlxManager.Core.Tests.Servers;
 
 [Collection(ServersCollection.Name)]
-public sealed class RunStoreTests(EngineWorld world, ITestOutputHelper output) : IAsyncLifetime
+public sealed class RunStoreTests(EngineWorld world, ITestOutputHelper output) : SupervisorHostTest(world, output)
 {
-    private SupervisorHost _host = null!;
+    private RunStore Store => Host.Services.GetRequiredService<RunStore>();
 
-    private RunStore Store => _host.Services.GetRequiredService<RunStore>();
-
-    public async Task InitializeAsync() =>
-        _host = await SupervisorHost.StartAsync(world, output, settings: new Dictionary<string, string?> { ["MlxManager:Servers:KeepRunsPerProfile"] = "2" });
-
-    public async Task DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        SupervisorHost.DeleteFolder(_host.DataFolder);
-    }
+    protected override IDictionary<string, string?> Settings => new Dictionary<string, string?> { ["MlxManager:Servers:KeepRunsPerProfile"] = "2" };
 
     [Fact]
     public async Task Create_AddsTheRowWithItsFiles_AndKeepsOnlyTheNewestRunsWithAllTheirFiles()
     {
-        var profile = await _host.AddProfileAsync("kept", MlxLmServer.EngineKey, FixtureCatalog.QwenThinking.RepoId);
+        var profile = await Host.AddProfileAsync("kept", MlxLmServer.EngineKey, FixtureCatalog.QwenThinking.RepoId);
         var first = await Store.CreateAsync(profile, MlxLmServer.EngineKey, DateTimeOffset.UtcNow, CancellationToken.None);
         await EndAsync(profile, first);
         await File.WriteAllTextAsync(first.LogPath, "log");
@@ -41,8 +32,8 @@ public sealed class RunStoreTests(EngineWorld world, ITestOutputHelper output) :
         third.LogPath.ShouldBe(Path.Combine(Store.LogFolderOf(profile.Id), $"{third.Id}.log"));
         third.OutputPath.ShouldBe(Path.Combine(Store.LogFolderOf(profile.Id), $"{third.Id}.out"));
         Directory.Exists(third.WorkingDirectory).ShouldBeTrue();
-        (await _host.RunAsync(first.Id)).ShouldBeNull("only the newest two runs are kept");
-        (await _host.RunAsync(second.Id)).ShouldNotBeNull();
+        (await Host.RunAsync(first.Id)).ShouldBeNull("only the newest two runs are kept");
+        (await Host.RunAsync(second.Id)).ShouldNotBeNull();
         File.Exists(first.LogPath).ShouldBeFalse();
         File.Exists(RunLog.RotatedPath(first.LogPath)).ShouldBeFalse("the rotated part goes with its run");
         File.Exists(first.OutputPath).ShouldBeFalse();
@@ -52,7 +43,7 @@ public sealed class RunStoreTests(EngineWorld world, ITestOutputHelper output) :
     [Fact]
     public async Task Create_NeverRotatesAwayAnActiveRun()
     {
-        var profile = await _host.AddProfileAsync("busy", MlxLmServer.EngineKey, FixtureCatalog.QwenThinking.RepoId);
+        var profile = await Host.AddProfileAsync("busy", MlxLmServer.EngineKey, FixtureCatalog.QwenThinking.RepoId);
         var active = await Store.CreateAsync(profile, MlxLmServer.EngineKey, DateTimeOffset.UtcNow, CancellationToken.None);
 
         for (var i = 0; i < 3; i++)
@@ -60,12 +51,12 @@ public sealed class RunStoreTests(EngineWorld world, ITestOutputHelper output) :
             await EndAsync(profile, await Store.CreateAsync(profile, MlxLmServer.EngineKey, DateTimeOffset.UtcNow, CancellationToken.None));
         }
 
-        (await _host.RunAsync(active.Id)).ShouldNotBeNull().State.ShouldBe(ServerState.Starting);
+        (await Host.RunAsync(active.Id)).ShouldNotBeNull().State.ShouldBe(ServerState.Starting);
     }
 
     private async Task EndAsync(Profile profile, ServerRun row)
     {
-        var run = new SupervisedRun(row.Id, profile, new MlxLmServer(), new ResolvedModel(profile.ModelRef), DateTimeOffset.UtcNow, row.LogPath, row.OutputPath);
+        var run = TestRuns.New(profile, row.Id, row.LogPath, row.OutputPath);
         run.Change(1, r =>
         {
             r.State = ServerState.Stopped;
@@ -74,7 +65,7 @@ public sealed class RunStoreTests(EngineWorld world, ITestOutputHelper output) :
 
         await Store.SaveAsync(run);
 
-        var saved = (await _host.RunAsync(row.Id))!;
+        var saved = (await Host.RunAsync(row.Id))!;
         saved.State.ShouldBe(ServerState.Stopped);
         saved.Reason.ShouldBe("Stopped on request.");
     }

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.DependencyInjection;
 using MlxManager.Core.Engines;
 using MlxManager.Core.Metrics;
-using MlxManager.Core.Profiles;
 using MlxManager.Core.Servers;
 using MlxManager.Core.Servers.Processes;
 using MlxManager.Core.Tests.Servers.Infrastructure;
@@ -11,18 +10,8 @@ namespace MlxManager.Core.Tests.Servers;
 
 /// <summary>The watch loop with real processes that are not engines: it reads their output and records their end.</summary>
 [Collection(ServersCollection.Name)]
-public sealed class RunWatcherTests(EngineWorld world, ITestOutputHelper output) : IAsyncLifetime
+public sealed class RunWatcherTests(EngineWorld world, ITestOutputHelper output) : SupervisorHostTest(world, output)
 {
-    private SupervisorHost _host = null!;
-
-    public async Task InitializeAsync() => _host = await SupervisorHost.StartAsync(world, output);
-
-    public async Task DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        SupervisorHost.DeleteFolder(_host.DataFolder);
-    }
-
     [Fact]
     public async Task AProcessThatExits_IsReadToTheEnd_AndRecordedAsFailedWithItsExitAndTraceback()
     {
@@ -33,7 +22,7 @@ public sealed class RunWatcherTests(EngineWorld world, ITestOutputHelper output)
 
         var run = Launch("echo loading; echo 'Traceback (most recent call last):'; echo 'ValueError: no such weights'; printf 'last words'; exit 4");
         var advanced = new List<long>();
-        _host.Supervisor.LogAdvanced += (id, sequence) =>
+        Host.Supervisor.LogAdvanced += (id, sequence) =>
         {
             lock (advanced)
             {
@@ -44,7 +33,7 @@ public sealed class RunWatcherTests(EngineWorld world, ITestOutputHelper output)
             }
         };
 
-        _host.Services.GetRequiredService<RunWatcher>().Watch(run);
+        Host.Services.GetRequiredService<RunWatcher>().Watch(run);
         await run.Ended.WaitAsync(TimeSpan.FromSeconds(30));
 
         var ended = run.Current;
@@ -67,9 +56,9 @@ public sealed class RunWatcherTests(EngineWorld world, ITestOutputHelper output)
         }
 
         var run = Launch("trap 'exit 0' TERM; while true; do sleep 0.05; done");
-        _host.Services.GetRequiredService<RunWatcher>().Watch(run);
+        Host.Services.GetRequiredService<RunWatcher>().Watch(run);
 
-        await _host.Services.GetRequiredService<RunTransitions>().StopAsync(run, "Stopped to make room for another model.", CancellationToken.None);
+        await Host.Services.GetRequiredService<RunTransitions>().StopAsync(run, "Stopped to make room for another model.", CancellationToken.None);
 
         run.Ended.IsCompleted.ShouldBeTrue();
         run.Current.State.ShouldBe(ServerState.Stopped);
@@ -79,14 +68,13 @@ public sealed class RunWatcherTests(EngineWorld world, ITestOutputHelper output)
     /// <summary>A run of a shell script in place of an engine, as the launcher would leave it: spawned, logged, current.</summary>
     private SupervisedRun Launch(string script)
     {
-        var folder = Directory.CreateDirectory(Path.Combine(_host.DataFolder, "watch-" + Guid.NewGuid().ToString("N"))).FullName;
-        var profile = new Profile { Id = Random.Shared.Next(100_000, 200_000), Name = "script", Engine = MlxLmServer.EngineKey, ModelRef = "org/model", Port = SupervisorHost.FreePort() };
-        var run = new SupervisedRun(profile.Id, profile, new MlxLmServer(), new ResolvedModel(profile.ModelRef), DateTimeOffset.UtcNow,
-            Path.Combine(folder, "run.log"), Path.Combine(folder, "run.out"));
+        var folder = Directory.CreateDirectory(Path.Combine(Host.DataFolder, "watch-" + Guid.NewGuid().ToString("N"))).FullName;
+        var profile = TestRuns.MemoryProfile(Random.Shared.Next(100_000, 200_000), SupervisorHost.FreePort());
+        var run = TestRuns.New(profile, profile.Id, Path.Combine(folder, "run.log"), Path.Combine(folder, "run.out"));
         run.Log = RunLog.Create(run.OutputPath, run.LogPath, TimeProvider.System);
         var pid = PosixProcesses.Spawn(new DetachedLaunch("/bin/sh", ["-c", script], new Dictionary<string, string> { ["PATH"] = "/usr/bin:/bin" }, folder, run.OutputPath));
         run.IsOurChild = true;
-        run.Change(0, r => r.Process = _host.Services.GetRequiredService<IProcessTable>().Identify(pid) ?? new ProcessIdentity(pid, 0));
+        run.Change(0, r => r.Process = Host.Services.GetRequiredService<IProcessTable>().Identify(pid) ?? new ProcessIdentity(pid, 0));
         return run;
     }
 }

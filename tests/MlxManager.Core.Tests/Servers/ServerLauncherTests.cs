@@ -8,38 +8,28 @@ using Xunit.Abstractions;
 namespace MlxManager.Core.Tests.Servers;
 
 [Collection(ServersCollection.Name)]
-public sealed class ServerLauncherTests(EngineWorld world, ITestOutputHelper output) : IAsyncLifetime
+public sealed class ServerLauncherTests(EngineWorld world, ITestOutputHelper output) : SupervisorHostTest(world, output)
 {
     private const string Secret = "hf_launcher_secret_value";
-    private SupervisorHost _host = null!;
-
-    public async Task InitializeAsync() => _host = await SupervisorHost.StartAsync(world, output);
-
-    public async Task DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        SupervisorHost.DeleteFolder(_host.DataFolder);
-    }
-
     [Fact]
     public async Task Launch_GivesTheEngineTheEnvironment_ButTheLogAndTheRunRecordOnlyItsNames()
     {
-        var profile = await _host.AddProfileAsync("secretive", MlxLmServer.EngineKey, FixtureCatalog.QwenThinking.RepoId, $"HF_TOKEN={Secret}");
-        var launcher = _host.Services.GetRequiredService<ServerLauncher>();
+        var profile = await Host.AddProfileAsync("secretive", MlxLmServer.EngineKey, FixtureCatalog.QwenThinking.RepoId, $"HF_TOKEN={Secret}");
+        var launcher = Host.Services.GetRequiredService<ServerLauncher>();
 
         var started = await launcher.LaunchAsync(profile.Id, CancellationToken.None);
         started.Succeeded.ShouldBeTrue(started.Message);
-        var ready = await _host.Supervisor.WaitUntilSettledAsync(profile.Id, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(45));
+        var ready = await Host.Supervisor.WaitUntilSettledAsync(profile.Id, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(45));
 
         ready!.State.ShouldBe(ServerState.Ready, ready.Detail);
         var environment = await File.ReadAllTextAsync($"/proc/{ready.Process!.Value.Pid}/environ");
         environment.Split('\0').ShouldContain($"HF_TOKEN={Secret}", "the engine gets the value");
         ready.CommandLine.ShouldContain("HF_TOKEN=***");
         ready.CommandLine.ShouldNotContain(Secret);
-        var log = await File.ReadAllTextAsync(_host.Supervisor.LogFileOf(profile.Id)!);
+        var log = await File.ReadAllTextAsync(Host.Supervisor.LogFileOf(profile.Id)!);
         log.ShouldContain("HF_TOKEN=*** ");
         log.ShouldNotContain(Secret);
-        (await _host.RunAsync(ready.RunId))!.CommandLine.ShouldNotBeNull().ShouldNotContain(Secret);
-        await _host.Supervisor.StopServerAsync(profile.Id, CancellationToken.None);
+        (await Host.RunAsync(ready.RunId))!.CommandLine.ShouldNotBeNull().ShouldNotContain(Secret);
+        await Host.Supervisor.StopServerAsync(profile.Id, CancellationToken.None);
     }
 }

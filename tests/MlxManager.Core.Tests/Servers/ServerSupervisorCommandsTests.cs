@@ -8,26 +8,16 @@ namespace MlxManager.Core.Tests.Servers;
 
 /// <summary>The commands a gateway builds on: a start shared by concurrent callers, and a stop that records why.</summary>
 [Collection(ServersCollection.Name)]
-public sealed class ServerSupervisorCommandsTests(EngineWorld world, ITestOutputHelper output) : IAsyncLifetime
+public sealed class ServerSupervisorCommandsTests(EngineWorld world, ITestOutputHelper output) : SupervisorHostTest(world, output)
 {
     private static readonly TimeSpan LoadWait = TimeSpan.FromSeconds(45);
-    private SupervisorHost _host = null!;
-
-    public async Task InitializeAsync() => _host = await SupervisorHost.StartAsync(world, output);
-
-    public async Task DisposeAsync()
-    {
-        await _host.DisposeAsync();
-        SupervisorHost.DeleteFolder(_host.DataFolder);
-    }
-
     [Fact]
     public async Task StartAndWaitUntilReady_FiveCallersAtOnce_ShareOneRun()
     {
-        var profile = await _host.AddProfileAsync("shared", MlxLmServer.EngineKey, FixtureCatalog.QwenThinking.RepoId, "EMULATOR_LOAD_RATE=20M");
+        var profile = await Host.AddProfileAsync("shared", MlxLmServer.EngineKey, FixtureCatalog.QwenThinking.RepoId, "EMULATOR_LOAD_RATE=20M");
 
         var results = await Task.WhenAll(Enumerable.Range(0, 5)
-            .Select(_ => Task.Run(() => _host.Supervisor.StartAndWaitUntilReadyAsync(profile.Id, CancellationToken.None))))
+            .Select(_ => Task.Run(() => Host.Supervisor.StartAndWaitUntilReadyAsync(profile.Id, CancellationToken.None))))
             .WaitAsync(LoadWait);
 
         results.ShouldAllBe(r => r.Succeeded && r.Server!.State == ServerState.Ready);
@@ -40,10 +30,10 @@ public sealed class ServerSupervisorCommandsTests(EngineWorld world, ITestOutput
     [Fact]
     public async Task StartAndWaitUntilReady_WhenTheEngineFails_EveryCallerGetsTheEnginesReason()
     {
-        var profile = await _host.AddProfileAsync("doomed", MlxVlmServer.EngineKey, FixtureCatalog.Unsupported.RepoId);
+        var profile = await Host.AddProfileAsync("doomed", MlxVlmServer.EngineKey, FixtureCatalog.Unsupported.RepoId);
 
         var results = await Task.WhenAll(Enumerable.Range(0, 3)
-            .Select(_ => Task.Run(() => _host.Supervisor.StartAndWaitUntilReadyAsync(profile.Id, CancellationToken.None))))
+            .Select(_ => Task.Run(() => Host.Supervisor.StartAndWaitUntilReadyAsync(profile.Id, CancellationToken.None))))
             .WaitAsync(LoadWait);
 
         results.ShouldAllBe(r => !r.Succeeded && r.Message.Contains("frobnicator"));
@@ -53,15 +43,15 @@ public sealed class ServerSupervisorCommandsTests(EngineWorld world, ITestOutput
     [Fact]
     public async Task Stop_WithAReason_RecordsItAsTheDetail_WithTheRun_AndInTheLog()
     {
-        var profile = await _host.AddProfileAsync("idle", MlxLmServer.EngineKey, FixtureCatalog.QwenThinking.RepoId);
-        var ready = (await _host.Supervisor.StartAndWaitUntilReadyAsync(profile.Id, CancellationToken.None).WaitAsync(LoadWait)).Server!;
+        var profile = await Host.AddProfileAsync("idle", MlxLmServer.EngineKey, FixtureCatalog.QwenThinking.RepoId);
+        var ready = (await Host.Supervisor.StartAndWaitUntilReadyAsync(profile.Id, CancellationToken.None).WaitAsync(LoadWait)).Server!;
 
-        var stopped = await _host.Supervisor.StopServerAsync(profile.Id, "Unloaded after 30 min idle.", CancellationToken.None);
+        var stopped = await Host.Supervisor.StopServerAsync(profile.Id, "Unloaded after 30 min idle.", CancellationToken.None);
 
         stopped.Succeeded.ShouldBeTrue(stopped.Message);
         stopped.Server!.State.ShouldBe(ServerState.Stopped);
         stopped.Server.Detail.ShouldBe("Unloaded after 30 min idle.");
-        (await _host.RunAsync(ready.RunId))!.Reason.ShouldBe("Unloaded after 30 min idle.");
-        (await File.ReadAllTextAsync(_host.Supervisor.LogFileOf(profile.Id)!)).ShouldContain(" * Stop requested: Unloaded after 30 min idle.");
+        (await Host.RunAsync(ready.RunId))!.Reason.ShouldBe("Unloaded after 30 min idle.");
+        (await File.ReadAllTextAsync(Host.Supervisor.LogFileOf(profile.Id)!)).ShouldContain(" * Stop requested: Unloaded after 30 min idle.");
     }
 }
