@@ -155,18 +155,25 @@ public sealed class ServerSupervisor : IHostedService, IServerDirectory, IDispos
     /// </summary>
     public async Task<ServerCommandResult> StartAndWaitUntilReadyAsync(int profileId, CancellationToken cancellationToken)
     {
-        var start = await UnderGateAsync(profileId, () => Find(profileId) is { IsActive: true, State: not ServerState.Stopping } running
-            ? Task.FromResult(new ServerCommandResult(true, $"The server of \"{running.Profile.Name}\" is {running.State.Word()}.", running))
-            : StartLockedAsync(profileId, CancellationToken.None), cancellationToken).ConfigureAwait(false);
-        if (!start.Succeeded || start.Server is null)
+        SupervisedRun? run = null;
+        var start = await UnderGateAsync(profileId, async () =>
+        {
+            var result = Find(profileId) is { IsActive: true, State: not ServerState.Stopping } running
+                ? new ServerCommandResult(true, $"The server of \"{running.Profile.Name}\" is {running.State.Word()}.", running)
+                : await StartLockedAsync(profileId, CancellationToken.None).ConfigureAwait(false);
+            run = _runs.Get(profileId); // the run to wait for, even if another command replaces it afterwards
+            return result;
+        }, cancellationToken).ConfigureAwait(false);
+        if (!start.Succeeded || run is null)
         {
             return start;
         }
 
-        var settled = await WaitUntilSettledAsync(profileId, cancellationToken).ConfigureAwait(false);
-        return settled is { IsReady: true }
+        await run.Settled.WaitAsync(cancellationToken).ConfigureAwait(false);
+        var settled = run.Current;
+        return settled.IsReady
             ? new ServerCommandResult(true, $"\"{settled.Profile.Name}\" is ready.", settled)
-            : new ServerCommandResult(false, settled is null ? "The server is gone." : $"\"{settled.Profile.Name}\" is {settled.State.Word()}: {settled.Detail}", settled);
+            : new ServerCommandResult(false, $"\"{settled.Profile.Name}\" is {settled.State.Word()}: {settled.Detail}", settled);
     }
 
     /// <summary>Stops the server of <paramref name="serverId"/> and waits until its processes are gone.</summary>
