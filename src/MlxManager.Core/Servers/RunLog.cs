@@ -43,16 +43,11 @@ public sealed class RunLog : IDisposable
     private readonly Lock _lock = new();
     private readonly TimeProvider _time;
     private readonly LogLineRing _ring;
-    private readonly FileStream _output;
+    private readonly OutputLines _output;
     private readonly long _maxBytes;
     private StreamWriter _log;
     private long _logBytes;
-    private readonly Decoder _decoder = new UTF8Encoding(false, false).GetDecoder();
-    private readonly byte[] _buffer = new byte[64 * 1024];
-    private readonly char[] _chars = new char[64 * 1024 + 8];
-    private readonly StringBuilder _partial = new();
     private readonly List<string> _backlog = [];
-    private bool _pendingCarriageReturn;
     private bool _disposed;
 
     private RunLog(string outputPath, string logPath, TimeProvider time, long maxBytes, int capacity)
@@ -62,7 +57,7 @@ public sealed class RunLog : IDisposable
         _time = time;
         _maxBytes = maxBytes;
         _ring = new LogLineRing(capacity);
-        _output = new FileStream(outputPath, FileMode.OpenOrCreate, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.None);
+        _output = new OutputLines(outputPath);
         _log = OpenLog(logPath, out _logBytes);
     }
 
@@ -135,12 +130,7 @@ public sealed class RunLog : IDisposable
             }
 
             _backlog.Clear();
-            int read;
-            while ((read = _output.Read(_buffer, 0, _buffer.Length)) > 0)
-            {
-                var count = _decoder.GetChars(_buffer, 0, read, _chars, 0, flush: false);
-                Split(_chars.AsSpan(0, count), text => (lines ??= []).Add(Append(text, fromManager: false)));
-            }
+            _output.ReadToEnd(text => (lines ??= []).Add(Append(text, fromManager: false)));
 
             if (_logBytes > _maxBytes || _output.Position > _maxBytes)
             {
@@ -156,15 +146,7 @@ public sealed class RunLog : IDisposable
     {
         lock (_lock)
         {
-            if (_disposed || (_partial.Length == 0 && !_pendingCarriageReturn))
-            {
-                return null;
-            }
-
-            var text = _partial.ToString();
-            _partial.Clear();
-            _pendingCarriageReturn = false;
-            return Append(text, fromManager: false);
+            return !_disposed && _output.FlushPartialLine() is { } text ? Append(text, fromManager: false) : null;
         }
     }
 
@@ -244,12 +226,7 @@ public sealed class RunLog : IDisposable
         _log.Dispose();
         File.Move(LogPath, rotated, overwrite: true);
         _log = OpenLog(LogPath, out _logBytes);
-        using (var output = File.OpenHandle(OutputPath, FileMode.Open, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete))
-        {
-            RandomAccess.SetLength(output, 0);
-        }
-
-        _output.Position = 0;
+        _output.Empty();
         return Append($"The log reached its size limit ({_maxBytes / 1024} KiB, setting {ServerOptions.SectionName}:MaxRunLogBytes); "
                       + $"the lines before this one are in {Path.GetFileName(rotated)}.", fromManager: true);
     }
@@ -259,38 +236,6 @@ public sealed class RunLog : IDisposable
         var stream = new FileStream(logPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
         length = stream.Length;
         return new StreamWriter(stream, new UTF8Encoding(false)) { AutoFlush = true };
-    }
-
-    // Lines end at \n, \r\n or a lone \r (progress bars redraw with \r): each becomes a line.
-    private void Split(ReadOnlySpan<char> chars, Action<string> emit)
-    {
-        foreach (var c in chars)
-        {
-            if (_pendingCarriageReturn)
-            {
-                _pendingCarriageReturn = false;
-                emit(_partial.ToString());
-                _partial.Clear();
-                if (c == '\n')
-                {
-                    continue;
-                }
-            }
-
-            if (c == '\n')
-            {
-                emit(_partial.ToString());
-                _partial.Clear();
-            }
-            else if (c == '\r')
-            {
-                _pendingCarriageReturn = true;
-            }
-            else if (_partial.Length <= MaxLineLength)
-            {
-                _partial.Append(c);
-            }
-        }
     }
 
     private void LoadExisting()
@@ -330,22 +275,17 @@ public sealed class RunLog : IDisposable
         // Skip as many complete output lines as the log holds; what follows was written while no manager ran
         // and is handed out by the next ReadNewOutput (after the manager has said so in the log).
         var toSkip = engineLines;
-        int read;
-        while ((read = _output.Read(_buffer, 0, _buffer.Length)) > 0)
+        _output.ReadToEnd(text =>
         {
-            var count = _decoder.GetChars(_buffer, 0, read, _chars, 0, flush: false);
-            Split(_chars.AsSpan(0, count), text =>
+            if (toSkip > 0)
             {
-                if (toSkip > 0)
-                {
-                    toSkip--;
-                }
-                else
-                {
-                    _backlog.Add(text);
-                }
-            });
-        }
+                toSkip--;
+            }
+            else
+            {
+                _backlog.Add(text);
+            }
+        });
     }
 
     /// <summary>Output lines written while no manager was running (known after <see cref="Resume"/>, until the next read).</summary>
