@@ -68,11 +68,9 @@ public sealed class RunWatcherTests(EngineWorld world, ITestOutputHelper output)
     /// <summary>A run of a shell script in place of an engine, as the launcher would leave it: spawned, logged, current.</summary>
     private SupervisedRun Launch(string script)
     {
-        var folder = Directory.CreateDirectory(Path.Combine(Host.DataFolder, "watch-" + Guid.NewGuid().ToString("N"))).FullName;
-        var profile = TestRuns.MemoryProfile(Random.Shared.Next(100_000, 200_000), SupervisorHost.FreePort());
-        var run = TestRuns.New(profile, profile.Id, Path.Combine(folder, "run.log"), Path.Combine(folder, "run.out"));
-        run.Log = RunLog.Create(run.OutputPath, run.LogPath, TimeProvider.System);
-        var pid = PosixProcesses.Spawn(new DetachedLaunch("/bin/sh", ["-c", script], new Dictionary<string, string> { ["PATH"] = "/usr/bin:/bin" }, folder, run.OutputPath));
+        var run = TestRuns.WithLog(Host.DataFolder, SupervisorHost.FreePort());
+        var pid = PosixProcesses.Spawn(new DetachedLaunch(
+            "/bin/sh", ["-c", script], new Dictionary<string, string> { ["PATH"] = "/usr/bin:/bin" }, Path.GetDirectoryName(run.LogPath)!, run.OutputPath));
         run.IsOurChild = true;
         run.Change(0, r => r.Process = Host.Services.GetRequiredService<IProcessTable>().Identify(pid) ?? new ProcessIdentity(pid, 0));
         return run;

@@ -14,4 +14,14 @@ internal static class TestRuns
     /// <summary>A profile that exists only in memory (no row), for parts that never read it from the database.</summary>
     public static Profile MemoryProfile(int id, int port) =>
         new() { Id = id, Name = "p" + id, Engine = MlxLmServer.EngineKey, ModelRef = "org/model", Host = "127.0.0.1", Port = port };
+
+    /// <summary>A run with its log open in a new folder under <paramref name="root"/>, of an in-memory profile on <paramref name="port"/>.</summary>
+    public static SupervisedRun WithLog(string root, int port = 1)
+    {
+        var folder = Directory.CreateDirectory(Path.Combine(root, "run-" + Guid.NewGuid().ToString("N"))).FullName;
+        var profile = MemoryProfile(Random.Shared.Next(100_000, 200_000), port);
+        var run = New(profile, profile.Id, Path.Combine(folder, "run.log"), Path.Combine(folder, "run.out"));
+        run.Log = RunLog.Create(run.OutputPath, run.LogPath, TimeProvider.System);
+        return run;
+    }
 }
