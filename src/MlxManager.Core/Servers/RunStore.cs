@@ -69,6 +69,8 @@ internal sealed partial class RunStore(IServiceScopeFactory scopes, DataDirector
         await using (var scope = scopes.CreateAsyncScope())
         {
             var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+            // One transaction: the paths are named after the row's id, and a row must never be left without them.
+            await using var transaction = await db.Database.BeginTransactionAsync(cancellationToken).ConfigureAwait(false);
             db.ServerRuns.Add(row);
             await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
             var runName = row.Id.ToString(CultureInfo.InvariantCulture);
@@ -76,7 +78,12 @@ internal sealed partial class RunStore(IServiceScopeFactory scopes, DataDirector
             row.OutputPath = Path.Combine(logs, runName + ".out");
             row.WorkingDirectory = Path.Combine(WorkFolderOf(profile.Id), "run-" + runName);
             await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
-            await RotateAsync(db, profile.Id, cancellationToken).ConfigureAwait(false);
+            await transaction.CommitAsync(cancellationToken).ConfigureAwait(false);
+        }
+
+        await using (var scope = scopes.CreateAsyncScope())
+        {
+            await RotateAsync(scope.ServiceProvider.GetRequiredService<AppDbContext>(), profile.Id, cancellationToken).ConfigureAwait(false);
         }
 
         Directory.CreateDirectory(row.WorkingDirectory);

@@ -43,7 +43,18 @@ internal sealed partial class ServerLauncher(
         }
 
         var run = await CreateRunAsync(profile, engine, cancellationToken).ConfigureAwait(false);
-        var plan = await planner.PlanAsync(run, cancellationToken).ConfigureAwait(false);
+        LaunchPlan plan;
+        try
+        {
+            plan = await planner.PlanAsync(run, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            // The run exists: it must end, or it would stay "starting" with nothing to watch.
+            await transitions.FailBeforeLaunchAsync(run, "The start was cancelled before the engine was launched.").ConfigureAwait(false);
+            throw;
+        }
+
         if (plan is not { Launch: { } launch, Command: { } command })
         {
             var problem = plan.Problem ?? "The server could not be planned.";

@@ -38,7 +38,7 @@ internal sealed partial class ServerReattacher(
 
             var run = Adopt(row, profile, engine);
             var identity = row.Pid is { } pid && row.ProcessStartTime is { } startTime ? new ProcessIdentity(pid, startTime) : (ProcessIdentity?)null;
-            if (identity is { } process && processes.IsRunning(process))
+            if (identity is { } process && processes.IsRunning(process) && run.Log is not null)
             {
                 await ResumeAsync(run, row, process, cancellationToken).ConfigureAwait(false);
             }
@@ -58,7 +58,10 @@ internal sealed partial class ServerReattacher(
             Reattached = true,
             WatchedSince = time.GetUtcNow(),
         };
-        run.Log = RunLog.Resume(row.OutputPath, row.LogPath, time, options.Value.EffectiveMaxRunLogBytes);
+        // A row without paths never got as far as its files (a manager of an older version stopped in between).
+        run.Log = row.OutputPath.Length > 0 && row.LogPath.Length > 0
+            ? RunLog.Resume(row.OutputPath, row.LogPath, time, options.Value.EffectiveMaxRunLogBytes)
+            : null;
         runs.Change(run, r =>
         {
             r.CommandLine = row.CommandLine;
@@ -95,8 +98,8 @@ internal sealed partial class ServerReattacher(
 
     private async Task RecordGoneAsync(SupervisedRun run, ServerRun row, ProcessIdentity? identity)
     {
-        var backlog = run.Log!.ReadNewOutput();
-        run.Log.Write("The manager restarted and found this server's process gone.");
+        var backlog = run.Log?.ReadNewOutput() ?? [];
+        run.Log?.Write("The manager restarted and found this server's process gone.");
         var failureLines = transitions.FailureLines(run);
         var stopping = row.State == ServerState.Stopping;
         var reason = stopping
@@ -113,7 +116,7 @@ internal sealed partial class ServerReattacher(
         });
         LogGoneWhileAway(logger, run.Profile.Name, backlog.Count);
         await store.SaveAsync(run).ConfigureAwait(false);
-        run.Log.Dispose();
+        run.Log?.Dispose();
         run.MarkEnded();
     }
 

@@ -20,7 +20,9 @@ public sealed class ServerAutoStartTests(EngineWorld world, ITestOutputHelper ou
         try
         {
             int marked, unmarked;
-            await using (var first = await SupervisorHost.StartAsync(world, output, folder))
+            // The first manager only writes the profiles: with auto-start on, it could pick up "marked" meanwhile.
+            var off = new Dictionary<string, string?> { ["MlxManager:Servers:AutoStart"] = "false" };
+            await using (var first = await SupervisorHost.StartAsync(world, output, folder, settings: off))
             {
                 marked = (await first.AddProfileAsync("marked", MlxLmServer.EngineKey, FixtureCatalog.QwenThinking.RepoId, configure: p => p.AutoStart = true)).Id;
                 unmarked = (await first.AddProfileAsync("unmarked", MlxLmServer.EngineKey, FixtureCatalog.QwenThinking.RepoId)).Id;

@@ -32,4 +32,27 @@ public sealed class ServerLauncherTests(EngineWorld world, ITestOutputHelper out
         (await Host.RunAsync(ready.RunId))!.CommandLine.ShouldNotBeNull().ShouldNotContain(Secret);
         await Host.Supervisor.StopServerAsync(profile.Id, CancellationToken.None);
     }
+
+    [Fact]
+    public async Task Launch_CancelledWhilePlanning_EndsTheRunItCreated_InsteadOfLeavingItStarting()
+    {
+        var profile = await Host.AddProfileAsync("cancelled", MlxLmServer.EngineKey, FixtureCatalog.QwenThinking.RepoId);
+        using var cancel = new CancellationTokenSource();
+        Host.Supervisor.Changed += s =>
+        {
+            if (s.ServerId == profile.Id && s.Detail == "Preparing to start.")
+            {
+                cancel.Cancel();
+            }
+        };
+
+        await Should.ThrowAsync<OperationCanceledException>(() => Host.Services.GetRequiredService<ServerLauncher>().LaunchAsync(profile.Id, cancel.Token));
+
+        var server = Host.Supervisor.Find(profile.Id).ShouldNotBeNull();
+        server.State.ShouldBe(ServerState.Failed);
+        server.Detail.ShouldBe("The start was cancelled before the engine was launched.");
+        server.Process.ShouldBeNull();
+        (await Host.Supervisor.StartServerAsync(profile.Id, CancellationToken.None)).Succeeded.ShouldBeTrue("nothing is left half-started");
+        await Host.Supervisor.StopServerAsync(profile.Id, CancellationToken.None);
+    }
 }
