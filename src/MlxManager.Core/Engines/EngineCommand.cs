@@ -10,23 +10,33 @@ public sealed record EngineCommand(string Executable, IReadOnlyList<string> Argu
 {
     /// <summary>The command as one POSIX-quoted line, environment first, for the "command preview". Display only.</summary>
     public string Preview => CommandPreview.Render(Executable, Arguments, Environment);
+
+    /// <summary>
+    /// The preview with every environment value masked (<c>HF_TOKEN=*** …</c>): what the run log and the server tiles
+    /// show, since every member may read them. Only the admin's profile form shows the values.
+    /// </summary>
+    public string MaskedPreview => CommandPreview.Render(Executable, Arguments, Environment, maskValues: true);
 }
 
 /// <summary>Renders a command for display, quoted so that pasting it into a POSIX shell runs the same thing.</summary>
 public static class CommandPreview
 {
+    /// <summary>What a masked environment value reads.</summary>
+    public const string MaskedValue = "***";
+
     /// <summary>
     /// <c>KEY=value … executable arg …</c>, each part quoted with <see cref="ShellWords.Quote"/>. Environment
-    /// variables are listed in name order so the preview is stable.
+    /// variables are listed in name order so the preview is stable; with <paramref name="maskValues"/> their values
+    /// read <see cref="MaskedValue"/> (names only: environment values may be secrets such as <c>HF_TOKEN</c>).
     /// </summary>
-    public static string Render(string executable, IEnumerable<string> arguments, IEnumerable<KeyValuePair<string, string>>? environment = null)
+    public static string Render(string executable, IEnumerable<string> arguments, IEnumerable<KeyValuePair<string, string>>? environment = null, bool maskValues = false)
     {
         var parts = new List<string>();
         if (environment is not null)
         {
             parts.AddRange(environment
                 .OrderBy(e => e.Key, StringComparer.Ordinal)
-                .Select(e => e.Key + "=" + ShellWords.Quote(e.Value)));
+                .Select(e => e.Key + "=" + (maskValues ? MaskedValue : ShellWords.Quote(e.Value))));
         }
 
         parts.Add(ShellWords.Quote(executable));

@@ -10,7 +10,7 @@ namespace MlxManager.Core.Metrics;
 public static class MetricsServiceCollectionExtensions
 {
     /// <summary>
-    /// Adds the platform's <see cref="IProcessTable"/>, <see cref="ISystemMemoryProbe"/> and <see cref="IGpuProbe"/>,
+    /// Adds the platform's <see cref="IProcessTable"/> (one, shared by the sampler and the supervisor: <see cref="SharedProcessTable"/>), <see cref="ISystemMemoryProbe"/> and <see cref="IGpuProbe"/>,
     /// <see cref="MetricsOptions"/> bound to <c>MlxManager:Metrics</c>, and <see cref="MetricsSampler"/> as a
     /// singleton that is also the hosted service (so pages and the supervisor get the running instance).
     /// A <see cref="TimeProvider"/> is added when none is registered.
@@ -19,7 +19,7 @@ public static class MetricsServiceCollectionExtensions
     {
         services.Configure<MetricsOptions>(configuration.GetSection(MetricsOptions.SectionName));
         services.TryAddSingleton(TimeProvider.System);
-        services.TryAddSingleton(_ => ProcessTable.ForCurrentPlatform());
+        services.TryAddSingleton<IProcessTable>(_ => new SharedProcessTable(ProcessTable.ForCurrentPlatform()));
         services.TryAddSingleton(_ => SystemMemoryProbe.ForCurrentPlatform());
         services.TryAddSingleton(sp => GpuProbe.ForCurrentPlatform(
             sp.GetRequiredService<ILoggerFactory>(),

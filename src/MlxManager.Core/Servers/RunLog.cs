@@ -26,6 +26,11 @@ public sealed record LogSlice(IReadOnlyList<LogLine> Lines, long Skipped, long L
 /// <c>2026-11-26T14:02:03.123Z * manager line</c>. After a manager restart the tail resumes where the previous
 /// manager stopped: the engine lines already in the log are counted and skipped in the output. Lines the engine
 /// wrote while no manager was running are stamped when they are read (a manager line says so).
+/// Rotation by size: once the log or the output file has grown past the limit, the output read so far is complete, and
+/// the log becomes <see cref="RotatedPath"/> (replacing an older one) and starts again, and the output file is emptied in
+/// place — the engine keeps its descriptor and, writing with O_APPEND, continues at the file's new start. Both restart
+/// together, so a resuming manager still counts the log's engine lines to skip in the output. What the engine writes
+/// between the last read and the emptying (microseconds) is lost. Line numbers and the lines in memory carry on.
 /// Thread-safe: the run's watch loop reads output while pages read lines.
 /// </remarks>
 public sealed class RunLog : IDisposable
@@ -37,32 +42,27 @@ public sealed class RunLog : IDisposable
     private const string ManagerMark = " * ";
     private readonly Lock _lock = new();
     private readonly TimeProvider _time;
-    private readonly LogLine[] _ring;
-    private readonly FileStream _output;
-    private readonly StreamWriter _log;
-    private readonly Decoder _decoder = new UTF8Encoding(false, false).GetDecoder();
-    private readonly byte[] _buffer = new byte[64 * 1024];
-    private readonly char[] _chars = new char[64 * 1024 + 8];
-    private readonly StringBuilder _partial = new();
+    private readonly LogLineRing _ring;
+    private readonly OutputLines _output;
+    private readonly long _maxBytes;
+    private StreamWriter _log;
+    private long _logBytes;
     private readonly List<string> _backlog = [];
-    private bool _pendingCarriageReturn;
-    private long _sequence;
-    private long _ringStart = 1;
-    private int _ringCount;
     private bool _disposed;
 
-    private RunLog(string outputPath, string logPath, TimeProvider time, int capacity)
+    private RunLog(string outputPath, string logPath, TimeProvider time, long maxBytes, int capacity)
     {
         OutputPath = outputPath;
         LogPath = logPath;
         _time = time;
-        _ring = new LogLine[Math.Max(16, capacity)];
-        _output = new FileStream(outputPath, FileMode.OpenOrCreate, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete, 1, FileOptions.None);
-        _log = new StreamWriter(new FileStream(logPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete), new UTF8Encoding(false))
-        {
-            AutoFlush = true,
-        };
+        _maxBytes = maxBytes;
+        _ring = new LogLineRing(capacity);
+        _output = new OutputLines(outputPath);
+        _log = OpenLog(logPath, out _logBytes);
     }
+
+    /// <summary>No size limit: the log is never rotated.</summary>
+    public const long Unlimited = long.MaxValue;
 
     /// <summary>The engine's raw output file.</summary>
     public string OutputPath { get; }
@@ -77,31 +77,38 @@ public sealed class RunLog : IDisposable
         {
             lock (_lock)
             {
-                return _sequence;
+                return _ring.LastSequence;
             }
         }
     }
 
-    /// <summary>Opens the log of a new run: both files are created empty.</summary>
-    public static RunLog Create(string outputPath, string logPath, TimeProvider time, int capacity = 2000)
+    /// <summary>Opens the log of a new run: both files are created empty. Rotated past <paramref name="maxBytes"/>.</summary>
+    public static RunLog Create(string outputPath, string logPath, TimeProvider time, long maxBytes = Unlimited, int capacity = 2000)
     {
         File.WriteAllBytes(outputPath, []);
         File.WriteAllBytes(logPath, []);
-        return new RunLog(outputPath, logPath, time, capacity);
+        return new RunLog(outputPath, logPath, time, maxBytes, capacity);
     }
+
+    /// <summary>Where a log's earlier lines go when it is rotated: <c>&lt;run&gt;.log.1</c>.</summary>
+    public static string RotatedPath(string logPath) => logPath + ".1";
+
+    /// <summary>The files that hold a run's whole log, oldest first: the rotated part (when there is one) and the log.</summary>
+    public static IReadOnlyList<string> FilesOf(string logPath) =>
+        File.Exists(RotatedPath(logPath)) ? [RotatedPath(logPath), logPath] : [logPath];
 
     /// <summary>
     /// Opens the log of a run started by an earlier manager: skips the output lines the log already holds and
     /// loads the last lines of the log into memory.
     /// </summary>
-    public static RunLog Resume(string outputPath, string logPath, TimeProvider time, int capacity = 2000)
+    public static RunLog Resume(string outputPath, string logPath, TimeProvider time, long maxBytes = Unlimited, int capacity = 2000)
     {
         if (!File.Exists(outputPath))
         {
             File.WriteAllBytes(outputPath, []);
         }
 
-        var log = new RunLog(outputPath, logPath, time, capacity);
+        var log = new RunLog(outputPath, logPath, time, maxBytes, capacity);
         log.LoadExisting();
         return log;
     }
@@ -123,11 +130,11 @@ public sealed class RunLog : IDisposable
             }
 
             _backlog.Clear();
-            int read;
-            while ((read = _output.Read(_buffer, 0, _buffer.Length)) > 0)
+            _output.ReadToEnd(text => (lines ??= []).Add(Append(text, fromManager: false)));
+
+            if (_logBytes > _maxBytes || _output.Position > _maxBytes)
             {
-                var count = _decoder.GetChars(_buffer, 0, read, _chars, 0, flush: false);
-                Split(_chars.AsSpan(0, count), text => (lines ??= []).Add(Append(text, fromManager: false)));
+                (lines ??= []).Add(Rotate());
             }
 
             return lines ?? (IReadOnlyList<LogLine>)[];
@@ -139,15 +146,7 @@ public sealed class RunLog : IDisposable
     {
         lock (_lock)
         {
-            if (_disposed || (_partial.Length == 0 && !_pendingCarriageReturn))
-            {
-                return null;
-            }
-
-            var text = _partial.ToString();
-            _partial.Clear();
-            _pendingCarriageReturn = false;
-            return Append(text, fromManager: false);
+            return !_disposed && _output.FlushPartialLine() is { } text ? Append(text, fromManager: false) : null;
         }
     }
 
@@ -165,18 +164,7 @@ public sealed class RunLog : IDisposable
     {
         lock (_lock)
         {
-            var result = new List<LogLine>(Math.Min(count, _ringCount));
-            for (var i = _ringCount - 1; i >= 0 && result.Count < count; i--)
-            {
-                var line = _ring[(int)((_ringStart - 1 + i) % _ring.Length)];
-                if (!engineOnly || !line.FromManager)
-                {
-                    result.Add(line);
-                }
-            }
-
-            result.Reverse();
-            return result;
+            return _ring.Tail(count, engineOnly);
         }
     }
 
@@ -185,16 +173,7 @@ public sealed class RunLog : IDisposable
     {
         lock (_lock)
         {
-            var first = Math.Max(afterSequence + 1, _sequence - Math.Min(max, _ringCount) + 1);
-            first = Math.Max(first, _ringStart);
-            var skipped = Math.Max(0, first - (afterSequence + 1));
-            var lines = new List<LogLine>();
-            for (var seq = first; seq <= _sequence; seq++)
-            {
-                lines.Add(_ring[(int)((seq - 1) % _ring.Length)]);
-            }
-
-            return new LogSlice(lines, afterSequence >= _sequence ? 0 : skipped, _sequence);
+            return _ring.After(afterSequence, max);
         }
     }
 
@@ -224,63 +203,46 @@ public sealed class RunLog : IDisposable
             text = string.Concat(text.AsSpan(0, MaxLineLength), " … (line cut)");
         }
 
-        var line = new LogLine(++_sequence, _time.GetUtcNow(), text, fromManager);
-        if (_ringCount < _ring.Length)
-        {
-            _ringCount++;
-        }
-        else
-        {
-            _ringStart++;
-        }
-
-        _ring[(int)((line.Sequence - 1) % _ring.Length)] = line;
+        var line = _ring.Add(_time.GetUtcNow(), text, fromManager);
         if (!_disposed)
         {
-            _log.Write(Format(line));
+            var formatted = Format(line);
+            _log.Write(formatted);
             _log.Write('\n');
+            _logBytes += Encoding.UTF8.GetByteCount(formatted) + 1;
         }
 
         return line;
     }
 
-    // Lines end at \n, \r\n or a lone \r (progress bars redraw with \r): each becomes a line.
-    private void Split(ReadOnlySpan<char> chars, Action<string> emit)
+    /// <summary>
+    /// Called with all output read: the log so far becomes <see cref="RotatedPath"/>, a new log starts (with a line that
+    /// says so), and the output file is emptied in place. In that order: a manager that dies in between re-reads output
+    /// it already logged rather than losing output it did not.
+    /// </summary>
+    private LogLine Rotate()
     {
-        foreach (var c in chars)
-        {
-            if (_pendingCarriageReturn)
-            {
-                _pendingCarriageReturn = false;
-                emit(_partial.ToString());
-                _partial.Clear();
-                if (c == '\n')
-                {
-                    continue;
-                }
-            }
+        var rotated = RotatedPath(LogPath);
+        _log.Dispose();
+        File.Move(LogPath, rotated, overwrite: true);
+        _log = OpenLog(LogPath, out _logBytes);
+        _output.Empty();
+        return Append($"The log reached its size limit ({_maxBytes / 1024} KiB, setting {ServerOptions.SectionName}:MaxRunLogBytes); "
+                      + $"the lines before this one are in {Path.GetFileName(rotated)}.", fromManager: true);
+    }
 
-            if (c == '\n')
-            {
-                emit(_partial.ToString());
-                _partial.Clear();
-            }
-            else if (c == '\r')
-            {
-                _pendingCarriageReturn = true;
-            }
-            else if (_partial.Length <= MaxLineLength)
-            {
-                _partial.Append(c);
-            }
-        }
+    private static StreamWriter OpenLog(string logPath, out long length)
+    {
+        var stream = new FileStream(logPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite | FileShare.Delete);
+        length = stream.Length;
+        return new StreamWriter(stream, new UTF8Encoding(false)) { AutoFlush = true };
     }
 
     private void LoadExisting()
     {
         // Which output lines are already in the log, and the last lines for the UI.
         long engineLines = 0;
-        var recent = new Queue<LogLine>(_ring.Length);
+        var recent = new Queue<LogLine>(_ring.Capacity);
         using (var reader = new StreamReader(new FileStream(LogPath, FileMode.OpenOrCreate, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete), Encoding.UTF8))
         {
             while (reader.ReadLine() is { } raw)
@@ -296,7 +258,7 @@ public sealed class RunLog : IDisposable
                     engineLines++;
                 }
 
-                if (recent.Count == _ring.Length)
+                if (recent.Count == _ring.Capacity)
                 {
                     recent.Dequeue();
                 }
@@ -307,38 +269,23 @@ public sealed class RunLog : IDisposable
 
         foreach (var line in recent)
         {
-            var copy = line with { Sequence = ++_sequence };
-            if (_ringCount < _ring.Length)
-            {
-                _ringCount++;
-            }
-            else
-            {
-                _ringStart++;
-            }
-
-            _ring[(int)((copy.Sequence - 1) % _ring.Length)] = copy;
+            _ring.Add(line.At, line.Text, line.FromManager);
         }
 
         // Skip as many complete output lines as the log holds; what follows was written while no manager ran
         // and is handed out by the next ReadNewOutput (after the manager has said so in the log).
         var toSkip = engineLines;
-        int read;
-        while ((read = _output.Read(_buffer, 0, _buffer.Length)) > 0)
+        _output.ReadToEnd(text =>
         {
-            var count = _decoder.GetChars(_buffer, 0, read, _chars, 0, flush: false);
-            Split(_chars.AsSpan(0, count), text =>
+            if (toSkip > 0)
             {
-                if (toSkip > 0)
-                {
-                    toSkip--;
-                }
-                else
-                {
-                    _backlog.Add(text);
-                }
-            });
-        }
+                toSkip--;
+            }
+            else
+            {
+                _backlog.Add(text);
+            }
+        });
     }
 
     /// <summary>Output lines written while no manager was running (known after <see cref="Resume"/>, until the next read).</summary>

@@ -35,6 +35,15 @@ public sealed class ServerOptions
     /// <summary>Lines of failure context kept with a failed run (the tile and the run's record show them). Default 40.</summary>
     public int FailureLines { get; set; } = 40;
 
+    /// <summary>
+    /// Size at which a run's log is rotated: the log so far becomes <c>&lt;run&gt;.log.1</c> (replacing an older one) and
+    /// the engine's raw output file is emptied in place, so a run keeps at most about three times this on disk.
+    /// Checked each time the output is read. Default 20 MiB.
+    /// </summary>
+    public long MaxRunLogBytes { get; set; } = 20L * 1024 * 1024;
+
+    internal long EffectiveMaxRunLogBytes => Math.Max(4096, MaxRunLogBytes);
+
     internal TimeSpan EffectiveLoadTimeout => LoadTimeout <= TimeSpan.Zero ? TimeSpan.FromMinutes(10) : LoadTimeout;
 
     internal TimeSpan EffectiveGracePeriod => StopGracePeriod < TimeSpan.Zero ? TimeSpan.Zero : StopGracePeriod;

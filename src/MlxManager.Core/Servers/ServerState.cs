@@ -28,8 +28,13 @@ public enum ServerState
 /// <summary>Helpers for <see cref="ServerState"/>.</summary>
 public static class ServerStates
 {
-    /// <summary>A process may be alive: starting, loading, ready or stopping.</summary>
-    public static bool IsActive(this ServerState state) => state is ServerState.Starting or ServerState.Loading or ServerState.Ready or ServerState.Stopping;
+    private static readonly ServerState[] ActiveStates = [ServerState.Starting, ServerState.Loading, ServerState.Ready, ServerState.Stopping];
+
+    /// <summary>The states in which a process may be alive: starting, loading, ready, stopping. The one list (database queries use it too).</summary>
+    public static IReadOnlyList<ServerState> Active => ActiveStates;
+
+    /// <summary>A process may be alive: the state is one of <see cref="Active"/>.</summary>
+    public static bool IsActive(this ServerState state) => Array.IndexOf(ActiveStates, state) >= 0;
 
     /// <summary>Lower-case word for the UI and CSS classes: "starting", "ready", …</summary>
     public static string Word(this ServerState state) => state.ToString().ToLowerInvariant();

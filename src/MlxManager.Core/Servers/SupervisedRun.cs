@@ -79,8 +79,11 @@ internal sealed class SupervisedRun(
     /// <summary>Serialises writes of this run's row, so the newest state is the one saved last.</summary>
     public SemaphoreSlim PersistGate { get; } = new(1, 1);
 
-    /// <summary>Set once stop was requested: the exit that follows is a stop, not a failure.</summary>
-    public bool StopRequested { get; set; }
+    /// <summary>Why the run is being stopped ("Stopped on request.", "Unloaded after 30 min idle."…): set once a stop was requested; it becomes the stopped run's detail.</summary>
+    public string? StopReason { get; set; }
+
+    /// <summary>A stop was requested: the exit that follows is a stop, not a failure.</summary>
+    public bool StopRequested => StopReason is not null;
 
     /// <summary>Completes when the process has ended and the run is final (stopped or failed and reaped).</summary>
     public Task Ended => _ended.Task;

@@ -8,7 +8,7 @@ namespace MlxManager.Core.Servers.Processes;
 /// <param name="Arguments">The argument list, without the program name. Never parsed by a shell.</param>
 /// <param name="Environment">The complete environment of the new process.</param>
 /// <param name="WorkingDirectory">An existing folder the process starts in.</param>
-/// <param name="OutputPath">File that receives the process's stdout and stderr (created or appended to).</param>
+/// <param name="OutputPath">File that receives the process's stdout and stderr (created or appended to, opened with O_APPEND).</param>
 public sealed record DetachedLaunch(
     string Executable,
     IReadOnlyList<string> Arguments,
@@ -66,9 +66,7 @@ public static class PosixProcesses
         }
 
         using var input = File.OpenHandle("/dev/null", FileMode.Open, FileAccess.Read);
-        using var output = File.OpenHandle(launch.OutputPath, FileMode.Append, FileAccess.Write, FileShare.ReadWrite);
         var inputFd = (int)input.DangerousGetHandle();
-        var outputFd = (int)output.DangerousGetHandle();
 
         // Opaque libc structures: 1 KiB is more than any libc needs (glibc: 80/336 bytes, macOS: a pointer).
         var fileActions = Marshal.AllocHGlobal(1024);
@@ -84,8 +82,11 @@ public static class PosixProcesses
             Check(Libc.posix_spawn_file_actions_init(fileActions), "posix_spawn_file_actions_init");
             fileActionsReady = true;
             Check(Libc.posix_spawn_file_actions_adddup2(fileActions, inputFd, 0), "posix_spawn_file_actions_adddup2");
-            Check(Libc.posix_spawn_file_actions_adddup2(fileActions, outputFd, 1), "posix_spawn_file_actions_adddup2");
-            Check(Libc.posix_spawn_file_actions_adddup2(fileActions, outputFd, 2), "posix_spawn_file_actions_adddup2");
+            // O_APPEND (which .NET's FileMode.Append does not set): every write lands at the file's end, so the manager can
+            // empty the file in place to rotate it without leaving the engine writing at its old offset.
+            var output = Utf8(launch.OutputPath, strings);
+            Check(Libc.posix_spawn_file_actions_addopen(fileActions, 1, output, AppendFlags(), OutputMode), "posix_spawn_file_actions_addopen");
+            Check(Libc.posix_spawn_file_actions_adddup2(fileActions, 1, 2), "posix_spawn_file_actions_adddup2");
             var directory = Utf8(launch.WorkingDirectory, strings);
             Check(Libc.posix_spawn_file_actions_addchdir_np(fileActions, directory), "posix_spawn_file_actions_addchdir_np");
 
@@ -205,6 +206,12 @@ public static class PosixProcesses
         ? (short)(0x04 | 0x08 | 0x0400 | 0x4000)
         : (short)(0x04 | 0x08 | 0x80);
 
+    // rw-r--r--: like a file the manager creates.
+    private const int OutputMode = 420;
+
+    // O_WRONLY | O_CREAT | O_APPEND.
+    private static int AppendFlags() => OperatingSystem.IsMacOS() ? 0x1 | 0x200 | 0x8 : 0x1 | 0x40 | 0x400;
+
     private static void Check(int error, string call)
     {
         if (error != 0)
@@ -246,6 +253,9 @@ public static class PosixProcesses
 
         [DllImport("libc")]
         public static extern int posix_spawn_file_actions_adddup2(IntPtr fileActions, int fd, int newFd);
+
+        [DllImport("libc")]
+        public static extern int posix_spawn_file_actions_addopen(IntPtr fileActions, int fd, IntPtr path, int flags, int mode);
 
         [DllImport("libc")]
         public static extern int posix_spawn_file_actions_addchdir_np(IntPtr fileActions, IntPtr path);

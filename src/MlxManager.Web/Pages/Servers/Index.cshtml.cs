@@ -79,7 +79,7 @@ public sealed class IndexModel(
         return Partial("Partials/_LogLines", slice);
     }
 
-    /// <summary>The whole log file of the server's current (or last) run.</summary>
+    /// <summary>The whole log of the server's current (or last) run: its rotated part, when it has one, then the log file.</summary>
     public IActionResult OnGetLog(int id)
     {
         var server = servers.Find(id);
@@ -90,7 +90,7 @@ public sealed class IndexModel(
         }
 
         var name = string.Concat(server.Profile.Name.Select(c => char.IsAsciiLetterOrDigit(c) || c is '-' or '_' or '.' ? c : '-'));
-        return PhysicalFile(path, "text/plain; charset=utf-8", $"{name}-run-{server.RunId}.log");
+        return File(new RunLogReader(RunLog.FilesOf(path)), "text/plain; charset=utf-8", $"{name}-run-{server.RunId}.log");
     }
 
     [AdminOnly]

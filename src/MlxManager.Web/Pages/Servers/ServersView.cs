@@ -10,7 +10,11 @@ namespace MlxManager.Web.Pages.Servers;
 /// <param name="CanManage">The viewer may start, stop and restart servers (admins).</param>
 /// <param name="Now">When the fragment was rendered (uptime).</param>
 /// <param name="MemoryMetricName">What the memory figure is on this platform ("resident memory (RSS)", "physical footprint").</param>
-public sealed record ServerTile(ServerSnapshot Server, ServerMetrics? Metrics, MetricsHistory? History, bool CanManage, DateTimeOffset Now, string MemoryMetricName);
+public sealed record ServerTile(ServerSnapshot Server, ServerMetrics? Metrics, MetricsHistory? History, bool CanManage, DateTimeOffset Now, string MemoryMetricName)
+{
+    /// <summary>How long it has run (until now, or until it ended): "12 s", "3 min 5 s".</summary>
+    public string Uptime => Durations.Describe(Server.Uptime(Now));
+}
 
 /// <summary>The machine's memory and what all servers use of it, for the system memory bar.</summary>
 /// <param name="TotalBytes">Installed memory; null when the platform does not tell.</param>
