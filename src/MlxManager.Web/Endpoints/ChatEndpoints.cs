@@ -3,8 +3,9 @@ using Microsoft.EntityFrameworkCore;
 using MlxManager.Core.Chat.History;
 using MlxManager.Core.Data;
 using MlxManager.Web.Accounts;
+using MlxManager.Web.Chat;
 
-namespace MlxManager.Web.Chat;
+namespace MlxManager.Web.Endpoints;
 
 /// <summary>
 /// What the chat page reads besides its Razor handlers (outside <c>/api</c>, so the session cookie works):
