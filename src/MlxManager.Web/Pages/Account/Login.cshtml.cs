@@ -1,5 +1,4 @@
 using System.ComponentModel.DataAnnotations;
-using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
@@ -9,7 +8,6 @@ using MlxManager.Web.Hosting;
 
 namespace MlxManager.Web.Pages.Account;
 
-[AllowAnonymous]
 [EnableRateLimiting(RateLimitsHosting.SignInPolicy)]
 public sealed partial class LoginModel(UserManager<AppUser> users, SignInManager<AppUser> signIn, ILogger<LoginModel> logger) : PageModel
 {
