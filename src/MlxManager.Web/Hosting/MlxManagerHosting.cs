@@ -14,6 +14,7 @@ public static class MlxManagerHosting
     public static WebApplicationBuilder AddMlxManager(this WebApplicationBuilder builder)
     {
         builder.AddDataFolder();        // DataDirectory, default URL, web root, data-folder lock
+        builder.AddProxy();             // forwarded headers from known proxies, Secure cookies
         builder.AddErrorHandling();     // problem details, exception handler, correlation ids
         builder.AddDatabase();          // AppDbContext on app.db; migrations at start (before jobs start)
         builder.AddDataProtection();    // keys in <data>/keys, so sessions survive restarts
@@ -32,7 +33,8 @@ public static class MlxManagerHosting
     /// <summary>Builds the request pipeline and maps every endpoint.</summary>
     public static WebApplication UseMlxManager(this WebApplication app)
     {
-        app.UseErrorHandling();         // outermost: catches everything below
+        app.UseProxy();                 // first: client address and scheme as the browser sent them
+        app.UseErrorHandling();         // catches everything below
         app.UseStaticFiles();           // wwwroot, anonymous
         app.UseRouting();
         app.UseRateLimiter();           // after routing: policies come from endpoint metadata
