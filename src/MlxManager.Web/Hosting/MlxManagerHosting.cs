@@ -1,3 +1,4 @@
+using MlxManager.Core.Data;
 using MlxManager.Web.Endpoints;
 
 namespace MlxManager.Web.Hosting;
@@ -33,6 +34,7 @@ public static class MlxManagerHosting
     /// <summary>Builds the request pipeline and maps every endpoint.</summary>
     public static WebApplication UseMlxManager(this WebApplication app)
     {
+        app.Services.GetRequiredService<DataFolderLock>(); // before anything opens a database: a second instance stops here
         app.UseProxy();                 // first: client address and scheme as the browser sent them
         app.UseErrorHandling();         // catches everything below
         app.UseStaticFiles();           // wwwroot, anonymous
