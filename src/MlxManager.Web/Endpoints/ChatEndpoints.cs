@@ -4,6 +4,7 @@ using MlxManager.Core.Chat.History;
 using MlxManager.Core.Data;
 using MlxManager.Web.Accounts;
 using MlxManager.Web.Chat;
+using MlxManager.Web.Hosting;
 
 namespace MlxManager.Web.Endpoints;
 
@@ -16,7 +17,7 @@ public static class ChatEndpoints
     public static IEndpointRouteBuilder MapChatEndpoints(this IEndpointRouteBuilder app)
     {
         var chat = app.MapGroup("/chat").RequireAuthorization(AccountPolicies.ActiveUser);
-        chat.MapGet("/turns/{turnId:guid}/events", TurnEvents).WithName("ChatTurnEvents");
+        chat.MapGet("/turns/{turnId:guid}/events", TurnEvents).WithName("ChatTurnEvents").LimitSseConnections();
         chat.MapGet("/attachments/{id:long}", Attachment).WithName("ChatAttachment");
         return app;
     }

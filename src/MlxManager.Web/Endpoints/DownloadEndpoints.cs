@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Mvc;
 using MlxManager.Core.Downloads;
 using MlxManager.Core.Library;
 using MlxManager.Web.Accounts;
+using MlxManager.Web.Hosting;
 using MlxManager.Web.Pages.Models;
 
 namespace MlxManager.Web.Endpoints;
@@ -32,7 +33,7 @@ public static partial class DownloadEndpoints
     {
         var browser = app.MapGroup("/downloads");
         browser.MapGet("/tiles", TilesAsync).WithName("DownloadTiles");
-        browser.MapGet("/events", EventsAsync).WithName("DownloadEvents");
+        browser.MapGet("/events", EventsAsync).WithName("DownloadEvents").LimitSseConnections();
         browser.MapPost("", StartFromPageAsync).RequireAuthorization(AccountPolicies.Admin).AddEndpointFilter(ValidateAntiforgery);
         foreach (var action in Actions)
         {

@@ -4,6 +4,7 @@ using System.Runtime.CompilerServices;
 using System.Threading.Channels;
 using MlxManager.Core.Metrics;
 using MlxManager.Core.Servers;
+using MlxManager.Web.Hosting;
 
 namespace MlxManager.Web.Endpoints;
 
@@ -20,7 +21,8 @@ public static class ServerEndpoints
     {
         app.MapGet(EventsPath, (IServerDirectory servers, MetricsSampler metrics, IHostApplicationLifetime lifetime, HttpContext http) =>
                 TypedResults.ServerSentEvents(StreamAsync(servers, metrics, lifetime.ApplicationStopping, http.RequestAborted)))
-            .ExcludeFromDescription();
+            .ExcludeFromDescription()
+            .LimitSseConnections();
         return app;
     }
 

@@ -21,6 +21,7 @@ public static class MlxManagerHosting
         builder.AddDataProtection();    // keys in <data>/keys, so sessions survive restarts
         builder.AddAccounts();          // Identity, cookie + JWT bearer, policies
         builder.AddRateLimits();        // sign-in / register / token limits
+        builder.AddSseLimits();         // open event streams per account
         builder.AddJobs();              // Hangfire on jobs.db, in-process server
         builder.AddServers();           // engines, metrics sampler, server supervisor (re-attaches, auto-starts)
         builder.AddHtmx();              // antiforgery for htmx requests
@@ -36,12 +37,14 @@ public static class MlxManagerHosting
     {
         app.Services.GetRequiredService<DataFolderLock>(); // before anything opens a database: a second instance stops here
         app.UseProxy();                 // first: client address and scheme as the browser sent them
+        app.UseSecurityHeaders();       // CSP, no framing, referrer, nosniff on every response
         app.UseErrorHandling();         // catches everything below
         app.UseStaticFiles();           // wwwroot, anonymous
         app.UseRouting();
         app.UseRateLimiter();           // after routing: policies come from endpoint metadata
         app.UseAuthentication();
         app.UseAuthorization();         // fallback policy: signed in AND active
+        app.UseSseLimits();             // after authorization: counts each account's event streams
 
         app.MapAccountEndpoints();      // /api/auth/token, /api/me
         app.MapJobsDashboard();         // /admin/jobs (admins only)

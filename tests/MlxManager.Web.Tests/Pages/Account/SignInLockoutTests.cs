@@ -60,8 +60,8 @@ public sealed class SignInLockoutTests : IClassFixture<MlxManagerFactory>
         var baseAddress = app.StartOnKestrel();
         var owner = NewEmail();
         await app.CreateUserAsync(owner);
-        using var stranger = ClientFrom(baseAddress, "203.0.113.66");
-        using var ownersBrowser = ClientFrom(baseAddress, "198.51.100.20");
+        using var stranger = KestrelApp.BrowserClient(baseAddress, "203.0.113.66");
+        using var ownersBrowser = KestrelApp.BrowserClient(baseAddress, "198.51.100.20");
         using var ownersScript = KestrelApp.RawClient(baseAddress);
         ownersScript.DefaultRequestHeaders.Add("X-Forwarded-For", "198.51.100.21");
 
@@ -70,13 +70,6 @@ public sealed class SignInLockoutTests : IClassFixture<MlxManagerFactory>
 
         (await ownersBrowser.LoginAsync(owner)).ShouldRedirectTo("/");
         (await ownersScript.PostAsJsonAsync("/api/auth/token", new { email = owner, password = TestPasswords.Default })).StatusCode.ShouldBe(HttpStatusCode.OK);
-    }
-
-    private static AppClient ClientFrom(Uri baseAddress, string forwardedFor)
-    {
-        var http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseProxy = false, CookieContainer = new CookieContainer() }) { BaseAddress = baseAddress };
-        http.DefaultRequestHeaders.Add("X-Forwarded-For", forwardedFor);
-        return new AppClient(http);
     }
 
     private static async Task<List<(HttpStatusCode Status, string Message)>> FailLoginAsync(AppClient client, string email, int attempts)
