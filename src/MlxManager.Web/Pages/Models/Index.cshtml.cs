@@ -89,11 +89,11 @@ public sealed class IndexModel(
     /// ordinary tile (the button's target); the download tile appears at the top through the SSE stream.
     /// </summary>
     [AdminOnly]
-    public async Task<IActionResult> OnPostDownloadAsync(string repoId, CancellationToken cancellationToken)
+    public async Task<IActionResult> OnPostDownloadAsync(string? repoId, CancellationToken cancellationToken)
     {
         try
         {
-            var started = await downloads.StartAsync(repoId, User.FindFirstValue(ClaimTypes.Email) ?? User.Identity?.Name, cancellationToken);
+            var started = await downloads.StartAsync(repoId ?? string.Empty, User.FindFirstValue(ClaimTypes.Email) ?? User.Identity?.Name, cancellationToken);
             if (!Request.IsHtmx())
             {
                 return Redirect(ModelQuery.From(Request.Query).Url());
@@ -104,7 +104,7 @@ public sealed class IndexModel(
         }
         catch (ArgumentException exception)
         {
-            return TileError(repoId, exception.Message);
+            return TileError(repoId ?? string.Empty, exception.Message);
         }
     }
 
