@@ -34,8 +34,8 @@
         }
     });
 
-    // Polling only while the page is visible. htmx runs without eval (CSP), so the
-    // [document.visibilityState==='visible'] filters on hx-trigger="every …" are not evaluated: this applies them.
+    // Polling only while the page is visible. htmx runs without eval (CSP), so hx-trigger cannot carry a
+    // [document.visibilityState==='visible'] filter: every "every …" poll is skipped here while the page is hidden.
     document.addEventListener("htmx:beforeRequest", function (event) {
         var trigger = event.detail.elt.getAttribute("hx-trigger") || "";
         if (document.visibilityState !== "visible" && /(^|,)\s*every\s/.test(trigger)) {
