@@ -44,6 +44,9 @@ public sealed partial class SignInLockout(
     SignInFailures failures,
     ILogger<SignInLockout> logger)
 {
+    /// <summary>What the login page and the token API say while a pair is locked, the same whether the account exists or not.</summary>
+    public const string LockedOutMessage = "Too many failed attempts for this e-mail address from here. Try again later.";
+
     public async Task<SignInCheck> CheckAsync(string email, string password, HttpContext http)
     {
         email = email.Trim();

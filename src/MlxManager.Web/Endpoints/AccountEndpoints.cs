@@ -59,7 +59,7 @@ public static partial class AccountEndpoints
         {
             // The same answer whether the account exists or not.
             return TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many failed sign-in attempts.",
-                detail: "Too many failed attempts for this e-mail address from here. Try again in 15 minutes.");
+                detail: SignInLockout.LockedOutMessage);
         }
         if (check.Verdict == SignInVerdict.Invalid)
         {

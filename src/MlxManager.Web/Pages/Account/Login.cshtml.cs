@@ -20,8 +20,7 @@ public sealed partial class LoginModel(SignInLockout lockout, SignInManager<AppU
 
     public const string DisabledMessage = "This account has been disabled. Ask an administrator to re-enable it.";
 
-    /// <summary>The same for known and unknown addresses: the lock is on this e-mail from this client address only.</summary>
-    public const string LockedOutMessage = "Too many failed attempts for this e-mail address from here. Try again in 15 minutes.";
+    public const string LockedOutMessage = SignInLockout.LockedOutMessage;
 
     [BindProperty]
     public LoginInput Input { get; set; } = new();
