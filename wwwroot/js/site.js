@@ -26,6 +26,23 @@
         showProblem("MLX Manager did not answer. Is it still running?");
     });
 
+    // A form with data-confirm asks first (instead of an inline onsubmit, which the Content-Security-Policy refuses).
+    document.addEventListener("submit", function (event) {
+        var question = event.target.getAttribute && event.target.getAttribute("data-confirm");
+        if (question && !window.confirm(question)) {
+            event.preventDefault();
+        }
+    });
+
+    // Polling only while the page is visible. htmx runs without eval (CSP), so hx-trigger cannot carry a
+    // [document.visibilityState==='visible'] filter: every "every …" poll is skipped here while the page is hidden.
+    document.addEventListener("htmx:beforeRequest", function (event) {
+        var trigger = event.detail.elt.getAttribute("hx-trigger") || "";
+        if (document.visibilityState !== "visible" && /(^|,)\s*every\s/.test(trigger)) {
+            event.preventDefault();
+        }
+    });
+
     document.addEventListener("click", function (event) {
         var dismiss = event.target.closest && event.target.closest("[data-dismiss]");
         if (dismiss) {

@@ -19,6 +19,12 @@ public sealed record RegistrationResult(AppUser? User, IReadOnlyDictionary<strin
 
     /// <summary>True when the new account is the first one and therefore an active administrator.</summary>
     public bool IsAdmin { get; init; }
+
+    /// <summary>
+    /// True when an account with this e-mail already exists. Its error is left out of <see cref="Errors"/>, so a form
+    /// can answer as it does for a new account and not reveal which addresses have one.
+    /// </summary>
+    public bool EmailTaken { get; init; }
 }
 
 /// <summary>Creates accounts: the very first one as an active administrator, the rest pending approval.</summary>
@@ -54,7 +60,10 @@ public sealed partial class AccountRegistration(
         {
             await transaction.RollbackAsync(cancellationToken);
             db.ChangeTracker.Clear();
-            return new RegistrationResult(null, ToFieldErrors(created.Errors));
+            return new RegistrationResult(null, ToFieldErrors(created.Errors.Where(error => !IsDuplicate(error))))
+            {
+                EmailTaken = created.Errors.Any(IsDuplicate),
+            };
         }
 
         if (isFirst)
@@ -85,6 +94,9 @@ public sealed partial class AccountRegistration(
         nameof(IdentityErrorDescriber.InvalidUserName) or nameof(IdentityErrorDescriber.InvalidEmail) => "Enter a valid e-mail address.",
         _ => error.Description,
     };
+
+    private static bool IsDuplicate(IdentityError error) =>
+        error.Code is nameof(IdentityErrorDescriber.DuplicateUserName) or nameof(IdentityErrorDescriber.DuplicateEmail);
 
     private static string Describe(IEnumerable<IdentityError> errors) => string.Join("; ", errors.Select(error => error.Description));
 

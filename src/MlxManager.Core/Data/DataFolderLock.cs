@@ -36,9 +36,7 @@ public sealed partial class DataFolderLock : IDisposable
             catch (IOException exception)
             {
                 LogInUse(logger, dataDirectory.Root, exception.Message);
-                throw new InvalidOperationException(
-                    $"The data folder {dataDirectory.Root} is in use by another MLX Manager. Stop it, or start this one with --data <another folder>.",
-                    exception);
+                throw new DataFolderInUseException(dataDirectory.Root, exception);
             }
         }
         LogAcquired(logger, dataDirectory.Root);
@@ -52,6 +50,11 @@ public sealed partial class DataFolderLock : IDisposable
     [LoggerMessage(Level = LogLevel.Debug, Message = "The data folder {Root} is still locked, waiting: {Detail}")]
     private static partial void LogWaiting(ILogger logger, string root, string detail);
 
-    [LoggerMessage(Level = LogLevel.Error, Message = "The data folder {Root} is locked by another process: {Detail}")]
+    // Debug: the exception's message is the one line a person sees (Program.cs prints it and exits with 1).
+    [LoggerMessage(Level = LogLevel.Debug, Message = "The data folder {Root} is locked by another process: {Detail}")]
     private static partial void LogInUse(ILogger logger, string root, string detail);
 }
+
+/// <summary>Another MLX Manager holds the data folder; the message says which folder and what to do.</summary>
+public sealed class DataFolderInUseException(string root, Exception inner)
+    : InvalidOperationException($"The data folder {root} is in use by another MLX Manager. Stop it, or start this one with --data <another folder>.", inner);

@@ -1,7 +1,6 @@
 using System.ComponentModel.DataAnnotations;
 using System.Text.Json.Serialization;
 using Microsoft.AspNetCore.Http.HttpResults;
-using Microsoft.AspNetCore.Identity;
 using MlxManager.Core.Accounts;
 using MlxManager.Web.Accounts;
 using MlxManager.Web.Hosting;
@@ -36,8 +35,8 @@ public static partial class AccountEndpoints
 
     private static async Task<Results<Ok<TokenResponse>, ValidationProblem, ProblemHttpResult>> IssueTokenAsync(
         TokenRequest? request,
-        UserManager<AppUser> users,
-        SignInManager<AppUser> signIn,
+        SignInLockout lockout,
+        HttpContext http,
         ApiTokens tokens,
         ILoggerFactory loggers)
     {
@@ -55,24 +54,18 @@ public static partial class AccountEndpoints
             return TypedResults.ValidationProblem(errors);
         }
 
-        var user = await users.FindByEmailAsync(request!.Email!.Trim());
-        if (user is null)
+        var check = await lockout.CheckAsync(request!.Email!, request.Password!, http);
+        if (check.Verdict == SignInVerdict.LockedOut)
         {
-            // Hash anyway so an unknown e-mail answers as slowly as a wrong password.
-            users.PasswordHasher.HashPassword(new AppUser(), request.Password!);
-            return InvalidCredentials();
-        }
-
-        var check = await signIn.CheckPasswordSignInAsync(user, request.Password!, lockoutOnFailure: true);
-        if (check.IsLockedOut)
-        {
+            // The same answer whether the account exists or not.
             return TypedResults.Problem(statusCode: StatusCodes.Status429TooManyRequests, title: "Too many failed sign-in attempts.",
-                detail: "The account is locked for 15 minutes.");
+                detail: SignInLockout.LockedOutMessage);
         }
-        if (!check.Succeeded)
+        if (check.Verdict == SignInVerdict.Invalid)
         {
             return InvalidCredentials();
         }
+        var user = check.User!;
         if (user.Status != UserStatus.Active)
         {
             return TypedResults.Problem(statusCode: StatusCodes.Status403Forbidden,

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Mvc;
 using MlxManager.Core.Downloads;
 using MlxManager.Core.Library;
 using MlxManager.Web.Accounts;
+using MlxManager.Web.Hosting;
 using MlxManager.Web.Pages.Models;
 
 namespace MlxManager.Web.Endpoints;
@@ -32,7 +33,7 @@ public static partial class DownloadEndpoints
     {
         var browser = app.MapGroup("/downloads");
         browser.MapGet("/tiles", TilesAsync).WithName("DownloadTiles");
-        browser.MapGet("/events", EventsAsync).WithName("DownloadEvents");
+        browser.MapGet("/events", EventsAsync).WithName("DownloadEvents").LimitSseConnections();
         browser.MapPost("", StartFromPageAsync).RequireAuthorization(AccountPolicies.Admin).AddEndpointFilter(ValidateAntiforgery);
         foreach (var action in Actions)
         {
@@ -58,13 +59,13 @@ public static partial class DownloadEndpoints
     private static async Task<ContentHttpResult> TilesAsync(HttpContext context, DownloadBoard board, RazorPartials partials, HfEnvironment environment, IAuthorizationService authorization)
     {
         var state = await board.RefreshAsync(context.RequestAborted);
-        var view = new DownloadTilesView(state.Downloads, await IsAdminAsync(context, authorization), environment.Endpoint);
+        var view = new DownloadTilesView(state.Downloads, await authorization.IsAdminAsync(context.User), environment.Endpoint);
         return TypedResults.Content(await partials.RenderAsync(context, DownloadTilesView.PartialPath, view), "text/html; charset=utf-8");
     }
 
     private static async Task<IResult> EventsAsync(HttpContext context, DownloadBoard board, RazorPartials partials, HfEnvironment environment, IAuthorizationService authorization, IHostApplicationLifetime lifetime)
     {
-        var canManage = await IsAdminAsync(context, authorization);
+        var canManage = await authorization.IsAdminAsync(context.User);
         context.Response.Headers.CacheControl = "no-cache, no-store";
         context.Response.Headers["X-Accel-Buffering"] = "no";
         return TypedResults.ServerSentEvents(StreamAsync(context, board, partials, environment.Endpoint, canManage, lifetime.ApplicationStopping));
@@ -160,9 +161,6 @@ public static partial class DownloadEndpoints
         "dismiss" => queue.DismissAsync(id, cancellationToken),
         _ => throw new ArgumentOutOfRangeException(nameof(action), action, "unknown download action"),
     };
-
-    private static async Task<bool> IsAdminAsync(HttpContext context, IAuthorizationService authorization) =>
-        (await authorization.AuthorizeAsync(context.User, AccountPolicies.Admin)).Succeeded;
 
     /// <summary>Browser POSTs carry the antiforgery token (htmx sends it as a header), as Razor Pages require.</summary>
     private static async ValueTask<object?> ValidateAntiforgery(EndpointFilterInvocationContext invocation, EndpointFilterDelegate next)

@@ -36,6 +36,9 @@ public static partial class AccountsHosting
         services.AddSingleton<ApiTokens>();
         services.AddScoped<AccountRegistration>();
         services.AddScoped<UserAdministration>();
+        services.AddOptions<SignInLockoutOptions>().BindConfiguration(SignInLockoutOptions.Section);
+        services.AddSingleton<SignInFailures>();
+        services.AddScoped<SignInLockout>();
 
         services.AddIdentity<AppUser, IdentityRole>(options =>
             {
@@ -46,9 +49,9 @@ public static partial class AccountsHosting
                 options.Password.RequireUppercase = false;
                 options.Password.RequireNonAlphanumeric = false;
                 options.Password.RequiredUniqueChars = 1;
-                options.Lockout.MaxFailedAccessAttempts = 5;
-                options.Lockout.DefaultLockoutTimeSpan = TimeSpan.FromMinutes(15);
-                options.Lockout.AllowedForNewUsers = true;
+                // No per-account lockout: anyone could keep an account locked from anywhere. SignInLockout locks
+                // per (e-mail, client address) instead.
+                options.Lockout.AllowedForNewUsers = false;
                 options.SignIn.RequireConfirmedAccount = false;
             })
             .AddEntityFrameworkStores<AppDbContext>()

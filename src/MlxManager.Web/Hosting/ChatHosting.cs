@@ -5,6 +5,7 @@ using MlxManager.Core.Chat.Tools;
 using MlxManager.Core.Engines;
 using MlxManager.Web.Accounts;
 using MlxManager.Web.Chat;
+using MlxManager.Web.Endpoints;
 
 namespace MlxManager.Web.Hosting;
 

@@ -121,7 +121,7 @@ public static partial class JobsHosting
         {
             var http = context.GetHttpContext();
             var authorization = http.RequestServices.GetRequiredService<IAuthorizationService>();
-            return (await authorization.AuthorizeAsync(http.User, AccountPolicies.Admin)).Succeeded;
+            return await authorization.IsAdminAsync(http.User);
         }
     }
 }

@@ -1,3 +1,4 @@
+using MlxManager.Core.Data;
 using MlxManager.Web.Endpoints;
 
 namespace MlxManager.Web.Hosting;
@@ -14,11 +15,13 @@ public static class MlxManagerHosting
     public static WebApplicationBuilder AddMlxManager(this WebApplicationBuilder builder)
     {
         builder.AddDataFolder();        // DataDirectory, default URL, web root, data-folder lock
+        builder.AddProxy();             // forwarded headers from known proxies, Secure cookies
         builder.AddErrorHandling();     // problem details, exception handler, correlation ids
         builder.AddDatabase();          // AppDbContext on app.db; migrations at start (before jobs start)
         builder.AddDataProtection();    // keys in <data>/keys, so sessions survive restarts
         builder.AddAccounts();          // Identity, cookie + JWT bearer, policies
         builder.AddRateLimits();        // sign-in / register / token limits
+        builder.AddSseLimits();         // open event streams per account
         builder.AddJobs();              // Hangfire on jobs.db, in-process server
         builder.AddServers();           // engines, metrics sampler, server supervisor (re-attaches, auto-starts)
         builder.AddHtmx();              // antiforgery for htmx requests
@@ -32,12 +35,16 @@ public static class MlxManagerHosting
     /// <summary>Builds the request pipeline and maps every endpoint.</summary>
     public static WebApplication UseMlxManager(this WebApplication app)
     {
-        app.UseErrorHandling();         // outermost: catches everything below
+        app.Services.GetRequiredService<DataFolderLock>(); // before anything opens a database: a second instance stops here
+        app.UseProxy();                 // first: client address and scheme as the browser sent them
+        app.UseSecurityHeaders();       // CSP, no framing, referrer, nosniff on every response
+        app.UseErrorHandling();         // catches everything below
         app.UseStaticFiles();           // wwwroot, anonymous
         app.UseRouting();
         app.UseRateLimiter();           // after routing: policies come from endpoint metadata
         app.UseAuthentication();
         app.UseAuthorization();         // fallback policy: signed in AND active
+        app.UseSseLimits();             // after authorization: counts each account's event streams
 
         app.MapAccountEndpoints();      // /api/auth/token, /api/me
         app.MapJobsDashboard();         // /admin/jobs (admins only)

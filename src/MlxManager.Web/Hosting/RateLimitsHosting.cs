@@ -1,6 +1,7 @@
 using System.Threading.RateLimiting;
 using Microsoft.AspNetCore.RateLimiting;
 using Microsoft.Extensions.Options;
+using MlxManager.Web.Accounts;
 
 namespace MlxManager.Web.Hosting;
 
@@ -18,7 +19,7 @@ public sealed class SignInRateLimitOptions
 
 /// <summary>
 /// Limits how fast one client address can try passwords or create accounts (on top of the
-/// per-account lockout). Only POSTs count: showing the login form is free.
+/// lockout per e-mail and address, <c>SignInLockout</c>). Only POSTs count: showing the login form is free.
 /// </summary>
 public static class RateLimitsHosting
 {
@@ -38,7 +39,7 @@ public static class RateLimitsHosting
                     return RateLimitPartition.GetNoLimiter("read");
                 }
                 var settings = context.RequestServices.GetRequiredService<IOptions<SignInRateLimitOptions>>().Value;
-                var client = context.Connection.RemoteIpAddress?.ToString() ?? "local";
+                var client = ClientAddress.Of(context);
                 return RateLimitPartition.GetFixedWindowLimiter(client, _ => new FixedWindowRateLimiterOptions
                 {
                     PermitLimit = settings.PermitLimit,

@@ -11,7 +11,7 @@ public sealed class IndexModel(IAuthorizationService authorization, UserAdminist
 
     public async Task OnGetAsync(CancellationToken cancellationToken)
     {
-        if ((await authorization.AuthorizeAsync(User, AccountPolicies.Admin)).Succeeded)
+        if (await authorization.IsAdminAsync(User))
         {
             PendingAccounts = await accounts.CountPendingAsync(cancellationToken);
         }

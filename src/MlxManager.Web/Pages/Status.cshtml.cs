@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Diagnostics;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
@@ -6,7 +5,6 @@ using Microsoft.AspNetCore.Mvc.RazorPages;
 namespace MlxManager.Web.Pages;
 
 /// <summary>Renders error status codes of pages (403, 404, 429...) re-executed by the status-code-pages middleware.</summary>
-[AllowAnonymous]
 [IgnoreAntiforgeryToken]
 public sealed class StatusModel : PageModel
 {

@@ -1,77 +1,217 @@
 using System.Net;
+using System.Net.Http.Headers;
+using System.Reflection;
+using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Patterns;
 using Microsoft.Extensions.DependencyInjection;
+using MlxManager.Core.Accounts;
+using MlxManager.Web.Accounts;
 using MlxManager.Web.Tests.Infrastructure;
+using Xunit.Abstractions;
+using static MlxManager.Web.Tests.Hosting.EndpointProtectionTests.Access;
 
 namespace MlxManager.Web.Tests.Hosting;
 
 /// <summary>
-/// Every endpoint the app maps must refuse anonymous callers (pages: redirect to /login; /api: 401)
-/// unless it is on <see cref="AnonymousAllowlist"/>. A page added without thinking is protected by the
-/// fallback policy; a forgotten or careless [AllowAnonymous] fails here.
+/// Every endpoint the app maps and every Razor page handler (<c>On{Verb}{Handler}[Async]</c> of each page model) has a
+/// declared <see cref="Access"/> in <see cref="Expectations"/>, and answers each caller — anonymous, pending, approved
+/// member, admin — as that access says, with valid values for its route constraints. Browser POSTs are sent without
+/// and with an antiforgery token. No caller ever gets a 5xx. A new endpoint or handler without a row fails here.
 /// </summary>
-public sealed class EndpointProtectionTests : IClassFixture<MlxManagerFactory>
+public sealed partial class EndpointProtectionTests : IClassFixture<EndpointProtectionTests.Callers>
 {
-    /// <summary>Route patterns anonymous users may reach, each with the reason.</summary>
-    private static readonly Dictionary<string, string> AnonymousAllowlist = new()
+    /// <summary>Who may use an endpoint.</summary>
+    public enum Access
     {
-        ["/login"] = "the sign-in form",
-        ["/register"] = "the registration form",
-        ["/error"] = "the error page shown to anyone",
-        ["/status/{code:int}"] = "status pages (404, 403, 429) shown to anyone",
-        ["/_htmx/antiforgery.js"] = "static script the login page loads",
-        ["/api/auth/token"] = "API sign-in",
+        /// <summary>Anyone, signed in or not.</summary>
+        Anyone,
+
+        /// <summary>Signed in, whatever the account's status (/pending, /logout).</summary>
+        SignedIn,
+
+        /// <summary>An active account (the fallback policy).</summary>
+        Member,
+
+        /// <summary>An active admin (admin pages, [AdminOnly] handlers, admin endpoints).</summary>
+        Admin,
+
+        /// <summary>Like <see cref="Member"/>, for a browser POST that takes no antiforgery token (it is not a form post).</summary>
+        MemberWithoutForm,
+
+        /// <summary>Like <see cref="Admin"/>, for a browser POST that takes no antiforgery token of ours.</summary>
+        AdminWithoutForm,
+
+        /// <summary>
+        /// /error and /status/{code}: shown to anyone for any method (they render re-executed requests, so they take no
+        /// antiforgery token) and answer the status they describe: 500 for /error opened directly, the code otherwise.
+        /// </summary>
+        StatusPage,
+    }
+
+    /// <summary>
+    /// The declared access of every endpoint (<c>VERB /route</c>) and page handler (<c>VERB /page?handler=Name</c>).
+    /// </summary>
+    private static readonly Dictionary<string, Access> Expectations = new()
+    {
+        // Account pages and API sign-in
+        ["GET /login"] = Anyone,
+        ["POST /login"] = Anyone,
+        ["GET /register"] = Anyone,
+        ["POST /register"] = Anyone,
+        ["GET /pending"] = SignedIn,
+        ["GET /logout"] = SignedIn,
+        ["POST /logout"] = SignedIn,
+        ["POST /api/auth/token"] = Anyone,
+        ["GET /api/me"] = Member,
+        ["GET /_htmx/antiforgery.js"] = Anyone,
+
+        // Shown to anyone
+        ["GET /error"] = StatusPage,
+        ["POST /error"] = StatusPage,
+        ["GET /status/{code:int}"] = StatusPage,
+        ["POST /status/{code:int}"] = StatusPage,
+
+        // Home, models, downloads
+        ["GET /"] = Member,
+        ["GET /models"] = Member,
+        ["POST /models?handler=Delete"] = Admin,
+        ["POST /models?handler=Download"] = Admin,
+        ["GET /downloads/tiles"] = Member,
+        ["GET /downloads/events"] = Member,
+        ["POST /downloads/"] = Admin,
+        ["POST /downloads/{id:int}/pause"] = Admin,
+        ["POST /downloads/{id:int}/resume"] = Admin,
+        ["POST /downloads/{id:int}/cancel"] = Admin,
+        ["POST /downloads/{id:int}/retry"] = Admin,
+        ["POST /downloads/{id:int}/dismiss"] = Admin,
+        ["GET /api/downloads/"] = Member,
+        ["GET /api/downloads/{id:int}"] = Member,
+        ["POST /api/downloads/"] = Admin,
+        ["POST /api/downloads/{id:int}/pause"] = Admin,
+        ["POST /api/downloads/{id:int}/resume"] = Admin,
+        ["POST /api/downloads/{id:int}/cancel"] = Admin,
+        ["POST /api/downloads/{id:int}/retry"] = Admin,
+        ["POST /api/downloads/{id:int}/dismiss"] = Admin,
+
+        // Profiles
+        ["GET /profiles"] = Member,
+        ["POST /profiles?handler=Duplicate"] = Admin,
+        ["GET /profiles/new"] = Admin,
+        ["POST /profiles/new"] = Admin,
+        ["POST /profiles/new?handler=Live"] = Admin,
+        ["GET /profiles/{id:int}/edit"] = Admin,
+        ["POST /profiles/{id:int}/edit"] = Admin,
+        ["POST /profiles/{id:int}/edit?handler=Live"] = Admin,
+        ["GET /profiles/{id:int}/delete"] = Admin,
+        ["POST /profiles/{id:int}/delete"] = Admin,
+
+        // Servers
+        ["GET /servers"] = Member,
+        ["GET /servers?handler=Live"] = Member,
+        ["GET /servers?handler=LogLines"] = Member,
+        ["GET /servers?handler=Log"] = Member,
+        ["POST /servers?handler=Start"] = Admin,
+        ["POST /servers?handler=Stop"] = Admin,
+        ["POST /servers?handler=Restart"] = Admin,
+        ["POST /servers?handler=Dismiss"] = Admin,
+        ["GET /servers/events"] = Member,
+
+        // Chat
+        ["GET /chat/{id:int?}"] = Member,
+        ["GET /chat/{id:int?}?handler=Messages"] = Member,
+        ["GET /chat/{id:int?}?handler=ServerStatus"] = Member,
+        ["POST /chat/{id:int?}?handler=New"] = Member,
+        ["POST /chat/{id:int?}?handler=Start"] = Member, // the handler itself lets only admins start a server
+        ["POST /chat/{id:int?}?handler=Rename"] = Member,
+        ["POST /chat/{id:int?}?handler=Delete"] = Member,
+        ["POST /chat/{id:int?}?handler=Settings"] = Member,
+        ["POST /chat/{id:int?}?handler=Send"] = Member,
+        ["POST /chat/{id:int?}?handler=Stop"] = Member,
+        ["GET /chat/turns/{turnId:guid}/events"] = Member,
+        ["GET /chat/attachments/{id:long}"] = Member,
+        ["POST /mcp/"] = MemberWithoutForm, // JSON-RPC from the chat's MCP client with a bearer token, not a form
+
+        // Administration
+        ["GET /admin/users"] = Admin,
+        ["GET /admin/users?handler=PendingBadge"] = Admin,
+        ["POST /admin/users?handler=Approve"] = Admin,
+        ["POST /admin/users?handler=Disable"] = Admin,
+        ["POST /admin/users?handler=Enable"] = Admin,
+        ["POST /admin/users?handler=Promote"] = Admin,
+        ["POST /admin/users?handler=Demote"] = Admin,
+        ["POST /admin/users?handler=ResetPassword"] = Admin,
+        ["POST /admin/users?handler=Delete"] = Admin,
+        ["GET /admin/settings"] = Admin,
+        ["POST /admin/settings?handler=Token"] = Admin,
+        ["POST /admin/settings?handler=ClearToken"] = Admin,
+        ["POST /admin/settings?handler=Search"] = Admin,
+        ["POST /admin/settings?handler=Folders"] = Admin,
+        ["GET /admin/mcp-servers"] = Admin,
+        ["POST /admin/mcp-servers?handler=Add"] = Admin,
+        ["POST /admin/mcp-servers?handler=Toggle"] = Admin,
+        ["POST /admin/mcp-servers?handler=Delete"] = Admin,
+        ["GET /admin/jobs/{**path}"] = Admin,
+        ["POST /admin/jobs/{**path}"] = AdminWithoutForm, // Hangfire's dashboard checks its own requests
     };
 
-    private readonly MlxManagerFactory _app;
+    /// <summary>Valid sample values, by route constraint (then by parameter name).</summary>
+    private static readonly Dictionary<string, string> Samples = new()
+    {
+        ["int"] = "1",
+        ["long"] = "1",
+        ["guid"] = "0f8fad5b-d9cb-469f-a165-70867728950e",
+        ["code"] = "404",
+    };
 
-    public EndpointProtectionTests(MlxManagerFactory app) => _app = app;
+    private readonly Callers _callers;
+    private readonly ITestOutputHelper _output;
 
-    public static IEnumerable<object[]> Endpoints()
+    public EndpointProtectionTests(Callers callers, ITestOutputHelper output)
+    {
+        _callers = callers;
+        _output = output;
+    }
+
+    public static IEnumerable<object[]> EndpointKeys()
     {
         using var app = new MlxManagerFactory();
-        return EnumerateRoutes(app).Select(route => new object[] { route.Method, route.Pattern }).ToList();
+        return Enumerate(app).Select(endpoint => new object[] { endpoint.Key }).ToList();
+    }
+
+    [Fact]
+    public void Expectations_NameEveryEndpointAndHandler_AndNothingElse()
+    {
+        var found = Enumerate(_callers.App).Select(endpoint => endpoint.Key).ToHashSet();
+
+        found.Except(Expectations.Keys).Order().ShouldBeEmpty("endpoints or page handlers without a declared expectation: add a row to Expectations");
+        Expectations.Keys.Except(found).Order().ShouldBeEmpty("expectations for endpoints or handlers that no longer exist");
+    }
+
+    [Fact]
+    public void Enumeration_FindsPagesHandlersAndTheApi()
+    {
+        var found = Enumerate(_callers.App).ToList();
+        _output.WriteLine($"{found.Count} routes and handlers");
+
+        found.Count(endpoint => endpoint.Handler is not null).ShouldBeGreaterThan(30);
+        new[] { "GET /", "GET /models", "POST /servers?handler=Start", "GET /chat/turns/{turnId:guid}/events", "GET /chat/attachments/{id:long}", "POST /profiles/{id:int}/edit?handler=Live", "GET /api/me", "GET /admin/jobs/{**path}" }
+            .ShouldAllBe(key => found.Any(endpoint => endpoint.Key == key));
     }
 
     [Theory]
-    [MemberData(nameof(Endpoints))]
-    public async Task Endpoint_Anonymous_IsRefusedUnlessAllowlisted(string method, string pattern)
+    [MemberData(nameof(EndpointKeys))]
+    public async Task Endpoint_AnswersEveryRoleAsDeclared(string key)
     {
-        if (AnonymousAllowlist.ContainsKey(pattern))
+        var endpoint = Enumerate(_callers.App).Single(candidate => candidate.Key == key);
+        var access = Expectations.GetValueOrDefault(key);
+        Expectations.ContainsKey(key).ShouldBeTrue($"{key} has no declared expectation");
+
+        foreach (var role in Enum.GetValues<Role>())
         {
-            return;
+            await CheckAsync(endpoint, access, role);
         }
-        using var client = _app.CreateAppClient();
-        var url = SampleUrl(pattern);
-
-        var response = await client.Http.SendAsync(new HttpRequestMessage(new HttpMethod(method), url));
-
-        if (url.StartsWith("/api/", StringComparison.Ordinal))
-        {
-            await response.ShouldBeProblemAsync(HttpStatusCode.Unauthorized);
-        }
-        else
-        {
-            response.ShouldRedirectToLogin(url);
-        }
-    }
-
-    [Fact]
-    public void Allowlist_OnlyNamesEndpointsThatExist()
-    {
-        var patterns = EnumerateRoutes(_app).Select(route => route.Pattern).ToHashSet();
-
-        AnonymousAllowlist.Keys.ShouldAllBe(pattern => patterns.Contains(pattern));
-    }
-
-    [Fact]
-    public void Enumeration_FindsThePagesAndTheApi()
-    {
-        var patterns = EnumerateRoutes(_app).Select(route => route.Pattern).ToHashSet();
-
-        new[] { "/", "/models", "/profiles", "/servers", "/chat/{id:int?}", "/mcp/", "/chat/turns/{turnId:guid}/events", "/admin/users", "/admin/mcp-servers", "/pending", "/logout", "/api/me", "/admin/jobs/{**path}" }
-            .ShouldAllBe(pattern => patterns.Contains(pattern));
     }
 
     [Theory]
@@ -82,39 +222,265 @@ public sealed class EndpointProtectionTests : IClassFixture<MlxManagerFactory>
     [InlineData("/lib/htmx/htmx.min.js")]
     [InlineData("/lib/pico/pico.min.css")]
     [InlineData("/_htmx/antiforgery.js")]
-    public async Task AllowlistedPagesAndStaticFiles_AreServedAnonymously(string url)
+    public async Task AnonymousPagesAndStaticFiles_AreServedAnonymously(string url)
     {
-        using var client = _app.CreateAppClient();
+        using var client = _callers.App.CreateAppClient();
 
         (await client.GetAsync(url)).StatusCode.ShouldBe(HttpStatusCode.OK);
     }
 
-    private static IEnumerable<(string Method, string Pattern)> EnumerateRoutes(MlxManagerFactory app)
+    private async Task CheckAsync(Endpoint endpoint, Access access, Role role)
     {
-        var sources = app.Services.GetServices<EndpointDataSource>();
-        foreach (var endpoint in sources.SelectMany(source => source.Endpoints).OfType<RouteEndpoint>())
+        var expected = Expected(access, role);
+        var browserPost = endpoint.Method != "GET" && !endpoint.IsApi && access is not (MemberWithoutForm or AdminWithoutForm or StatusPage);
+        using var fresh = endpoint.EndsSession ? await _callers.SignInAsync(role) : null;
+        var client = fresh ?? _callers.Client(role);
+        var token = endpoint.IsApi ? _callers.ApiToken(role) : fresh is null ? _callers.Token(role) : await _callers.TokenAsync(fresh, role);
+
+        if (browserPost)
         {
-            var pattern = "/" + (endpoint.RoutePattern.RawText ?? "").TrimStart('/');
-            var methods = endpoint.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods;
+            using var withoutToken = await SendAsync(client, endpoint, role, token: null);
+            Describe(endpoint, role, "without token", withoutToken);
+            ((int)withoutToken.StatusCode).ShouldBeLessThan(500, $"{endpoint.Key} as {role} without token");
+            if (expected == Outcome.Allowed)
+            {
+                withoutToken.StatusCode.ShouldBe(HttpStatusCode.BadRequest, $"{endpoint.Key} as {role} without an antiforgery token");
+            }
+            else if (withoutToken.StatusCode != HttpStatusCode.BadRequest)
+            {
+                ShouldBe(withoutToken, expected, endpoint, role);
+            }
+        }
+
+        using var response = await SendAsync(client, endpoint, role, token);
+        Describe(endpoint, role, "", response);
+        if (access == StatusPage)
+        {
+            ((int)response.StatusCode).ShouldBe(endpoint.Pattern == "/error" ? 500 : int.Parse(Samples["code"], System.Globalization.CultureInfo.InvariantCulture), $"{endpoint.Key} as {role}");
+            return;
+        }
+        ShouldBe(response, expected, endpoint, role);
+    }
+
+    private static void ShouldBe(HttpResponseMessage response, Outcome expected, Endpoint endpoint, Role role)
+    {
+        var status = (int)response.StatusCode;
+        var location = response.Headers.Location?.OriginalString ?? "";
+        var what = $"{endpoint.Key} as {role}: {status} {location}";
+        status.ShouldBeLessThan(500, what);
+        switch (expected)
+        {
+            case Outcome.SignIn when endpoint.IsApi:
+                response.StatusCode.ShouldBe(HttpStatusCode.Unauthorized, what);
+                break;
+            case Outcome.SignIn:
+                response.StatusCode.ShouldBe(HttpStatusCode.Redirect, what);
+                location.ShouldStartWith("/login?returnUrl=", Case.Sensitive, what);
+                break;
+            case Outcome.Pending when endpoint.IsApi:
+                response.StatusCode.ShouldBe(HttpStatusCode.Unauthorized, what + " (a pending account's token is refused)");
+                break;
+            case Outcome.Pending:
+                response.StatusCode.ShouldBe(HttpStatusCode.Redirect, what);
+                location.ShouldBe("/pending", what);
+                break;
+            case Outcome.Forbidden:
+                response.StatusCode.ShouldBe(HttpStatusCode.Forbidden, what);
+                break;
+            default:
+                response.StatusCode.ShouldNotBeOneOf([HttpStatusCode.Unauthorized, HttpStatusCode.Forbidden], what);
+                location.ShouldNotStartWith("/login?returnUrl=", Case.Sensitive, what);
+                location.ShouldNotStartWith("/pending", Case.Sensitive, what);
+                break;
+        }
+    }
+
+    private void Describe(Endpoint endpoint, Role role, string note, HttpResponseMessage response) =>
+        _output.WriteLine($"{endpoint.Key,-55} {role,-9} {note,-14} {(int)response.StatusCode} {response.Headers.Location}");
+
+    private static Outcome Expected(Access access, Role role) => (access, role) switch
+    {
+        (Anyone or StatusPage, _) => Outcome.Allowed,
+        (_, Role.Anonymous) => Outcome.SignIn,
+        (SignedIn, _) => Outcome.Allowed,
+        (_, Role.Pending) => Outcome.Pending,
+        (Admin or AdminWithoutForm, Role.Member) => Outcome.Forbidden,
+        _ => Outcome.Allowed,
+    };
+
+    private static async Task<HttpResponseMessage> SendAsync(AppClient client, Endpoint endpoint, Role role, string? token)
+    {
+        using var request = new HttpRequestMessage(new HttpMethod(endpoint.Method), endpoint.Url);
+        if (endpoint.IsApi)
+        {
+            request.Content = endpoint.Method == "GET" ? null : new StringContent("{}", new MediaTypeHeaderValue("application/json"));
+            if (role != Role.Anonymous)
+            {
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            }
+        }
+        else
+        {
+            request.Content = endpoint.Method == "GET" ? null : new FormUrlEncodedContent([]);
+            if (token is not null && endpoint.Method != "GET")
+            {
+                request.Headers.Add("RequestVerificationToken", token);
+            }
+        }
+
+        // Event streams never end: the answer is decided once the headers arrive.
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        return await client.Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+    }
+
+    /// <summary>Every route of the endpoint data sources (pages excepted) and every handler of every page.</summary>
+    private static IEnumerable<Endpoint> Enumerate(MlxManagerFactory app)
+    {
+        var routes = app.Services.GetServices<EndpointDataSource>().SelectMany(source => source.Endpoints).OfType<RouteEndpoint>().ToList();
+        var pages = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var route in routes)
+        {
+            var pattern = "/" + (route.RoutePattern.RawText ?? "").TrimStart('/');
+            if (route.Metadata.GetMetadata<PageActionDescriptor>() is { } page)
+            {
+                // An Index page has two routes ("/Index" and "/"): keep the shorter.
+                if (!pages.TryGetValue(page.ViewEnginePath, out var known) || pattern.Length < known.Length)
+                {
+                    pages[page.ViewEnginePath] = pattern;
+                }
+                continue;
+            }
+
+            var methods = route.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods;
             foreach (var method in methods is { Count: > 0 } ? methods : ["GET", "POST"])
             {
-                yield return (method, pattern);
+                yield return new Endpoint(method, pattern, null);
+            }
+        }
+
+        var models = typeof(WebAppAssembly).Assembly.GetTypes()
+            .Where(type => type.IsSubclassOf(typeof(PageModel)) && !type.IsAbstract)
+            .ToDictionary(PagePath);
+        models.Keys.Order().ShouldBe(pages.Keys.Order(), "every page has a page model named after it");
+        foreach (var (path, pattern) in pages)
+        {
+            var handlers = models[path].GetMethods(BindingFlags.Public | BindingFlags.Instance)
+                .Select(method => HandlerPattern().Match(method.Name))
+                .Where(match => match.Success)
+                .Select(match => (Method: match.Groups[1].Value.ToUpperInvariant(), Handler: match.Groups[2].Value))
+                .Append(("GET", "")) // a page answers GET even without OnGet
+                .Distinct();
+            foreach (var (method, handler) in handlers)
+            {
+                yield return new Endpoint(method, pattern, handler.Length == 0 ? null : handler);
             }
         }
     }
 
-    private static string SampleUrl(string pattern)
+    /// <summary><c>MlxManager.Web.Pages.Account.LoginModel</c> → <c>/Account/Login</c>.</summary>
+    private static string PagePath(Type model) =>
+        (model.Namespace!["MlxManager.Web.Pages".Length..].Replace('.', '/') + "/" + model.Name[..^"Model".Length]);
+
+    [GeneratedRegex("^On(Get|Post|Put|Delete|Patch)([A-Za-z]*?)(Async)?$")]
+    private static partial Regex HandlerPattern();
+
+    /// <summary>One route or page handler.</summary>
+    private sealed record Endpoint(string Method, string Pattern, string? Handler)
     {
-        var parsed = RoutePatternFactory.Parse(pattern);
-        var segments = parsed.PathSegments.Select(segment => string.Concat(segment.Parts.Select(part => part switch
+        public string Key => $"{Method} {Pattern}" + (Handler is null ? "" : "?handler=" + Handler);
+
+        public bool IsApi => Pattern.StartsWith("/api/", StringComparison.Ordinal);
+
+        /// <summary>Signing out ends the shared session of the role, so it runs with a session of its own.</summary>
+        public bool EndsSession => Method == "POST" && Pattern == "/logout";
+
+        public string Url
         {
-            RoutePatternLiteralPart literal => literal.Content,
-            RoutePatternSeparatorPart separator => separator.Content,
-            RoutePatternParameterPart { IsCatchAll: true } => "",
-            RoutePatternParameterPart parameter when parameter.ParameterPolicies.Any(policy => policy.Content == "int") => "1",
-            RoutePatternParameterPart => "sample",
-            _ => "",
-        })));
-        return "/" + string.Join('/', segments).TrimEnd('/');
+            get
+            {
+                var parsed = RoutePatternFactory.Parse(Pattern);
+                var path = "/" + string.Join('/', parsed.PathSegments.Select(segment => string.Concat(segment.Parts.Select(part => part switch
+                {
+                    RoutePatternLiteralPart literal => literal.Content,
+                    RoutePatternSeparatorPart separator => separator.Content,
+                    RoutePatternParameterPart { IsCatchAll: true } => "",
+                    RoutePatternParameterPart parameter => Sample(parameter),
+                    _ => "",
+                })))).TrimEnd('/');
+                return (path.Length == 0 ? "/" : path) + (Handler is null ? "" : "?handler=" + Handler);
+            }
+        }
+
+        private static string Sample(RoutePatternParameterPart parameter) =>
+            Samples.GetValueOrDefault(parameter.Name)
+            ?? parameter.ParameterPolicies.Select(policy => Samples.GetValueOrDefault(policy.Content ?? "")).FirstOrDefault(sample => sample is not null)
+            ?? "sample";
+    }
+
+    public enum Role
+    {
+        Anonymous,
+        Pending,
+        Member,
+        Admin,
+    }
+
+    private enum Outcome
+    {
+        Allowed,
+        SignIn,
+        Pending,
+        Forbidden,
+    }
+
+    /// <summary>One app with a signed-in browser session, an htmx antiforgery token and an API token per role.</summary>
+    public sealed class Callers : IAsyncLifetime
+    {
+        private readonly Dictionary<Role, (AppClient Client, string? FormToken, string? ApiToken)> _roles = [];
+        private readonly Dictionary<Role, AppUser> _users = [];
+
+        public MlxManagerFactory App { get; } = new();
+
+        public async Task InitializeAsync()
+        {
+            _users[Role.Admin] = await App.CreateUserAsync("admin@example.com", admin: true);
+            _users[Role.Member] = await App.CreateUserAsync("member@example.com");
+            _users[Role.Pending] = await App.CreateUserAsync("pending@example.com", status: UserStatus.Pending);
+            foreach (var role in Enum.GetValues<Role>())
+            {
+                var client = await SignInAsync(role);
+                _roles[role] = (client, await TokenAsync(client, role), role == Role.Anonymous ? null : App.Services.GetRequiredService<ApiTokens>().Issue(_users[role]).Token);
+            }
+        }
+
+        public AppClient Client(Role role) => _roles[role].Client;
+
+        /// <summary>The antiforgery token of the role's session, as htmx sends it.</summary>
+        public string? Token(Role role) => _roles[role].FormToken;
+
+        /// <summary>A bearer token issued to the role's account (a pending account's is refused when used).</summary>
+        public string? ApiToken(Role role) => _roles[role].ApiToken;
+
+        public async Task<AppClient> SignInAsync(Role role)
+        {
+            var client = App.CreateAppClient();
+            if (role != Role.Anonymous)
+            {
+                await client.SignInAsync(_users[role].Email!);
+            }
+            return client;
+        }
+
+        public Task<string> TokenAsync(AppClient client, Role role) =>
+            client.HtmxTokenAsync(role switch { Role.Anonymous => "/login", Role.Pending => "/pending", _ => "/" });
+
+        public async Task DisposeAsync()
+        {
+            foreach (var (client, _, _) in _roles.Values)
+            {
+                client.Dispose();
+            }
+            await App.DisposeAsync();
+        }
     }
 }

@@ -49,6 +49,9 @@ public sealed class ApprovalFlowTests(UiHostFixture fixture, ITestOutputHelper o
         await StepAsync("member-registers-and-waits", member, async () =>
         {
             await new RegisterPage(member).RegisterAsync(MemberEmail, Password);
+            var login = new LoginPage(member);
+            await Expect(login.Notice).ToContainTextAsync("an administrator approves new accounts");
+            await login.SignInAsync(MemberEmail, Password);
             await new PendingPage(member).ShouldBeShownAsync();
             await Expect(memberNav.Link("Models")).ToHaveCountAsync(0);
         });

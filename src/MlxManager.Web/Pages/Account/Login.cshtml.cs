@@ -1,24 +1,26 @@
 using System.ComponentModel.DataAnnotations;
-using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.AspNetCore.RateLimiting;
 using MlxManager.Core.Accounts;
+using MlxManager.Web.Accounts;
 using MlxManager.Web.Hosting;
 
 namespace MlxManager.Web.Pages.Account;
 
-[AllowAnonymous]
 [EnableRateLimiting(RateLimitsHosting.SignInPolicy)]
-public sealed partial class LoginModel(UserManager<AppUser> users, SignInManager<AppUser> signIn, ILogger<LoginModel> logger) : PageModel
+public sealed partial class LoginModel(SignInLockout lockout, SignInManager<AppUser> signIn, ILogger<LoginModel> logger) : PageModel
 {
     /// <summary>One message for an unknown e-mail and a wrong password, so the form reveals nothing.</summary>
     public const string InvalidCredentialsMessage = "Wrong e-mail or password.";
 
+    /// <summary>After any registration but the first, whether or not the address already had an account.</summary>
+    public const string RegisteredNotice = "Thanks. Sign in with the address and password you registered: an administrator approves new accounts, and the next page tells you when.";
+
     public const string DisabledMessage = "This account has been disabled. Ask an administrator to re-enable it.";
 
-    public const string LockedOutMessage = "Too many failed attempts. The account is locked for 15 minutes.";
+    public const string LockedOutMessage = SignInLockout.LockedOutMessage;
 
     [BindProperty]
     public LoginInput Input { get; set; } = new();
@@ -36,6 +38,7 @@ public sealed partial class LoginModel(UserManager<AppUser> users, SignInManager
         "disabled" => "You were signed out: an administrator disabled this account.",
         "removed" => "You were signed out: this account no longer exists.",
         "signed-out" => "You are signed out.",
+        "registered" => RegisteredNotice,
         _ => null,
     };
 
@@ -50,24 +53,12 @@ public sealed partial class LoginModel(UserManager<AppUser> users, SignInManager
             return Page();
         }
 
-        var user = await users.FindByEmailAsync(Input.Email.Trim());
-        if (user is null)
+        var check = await lockout.CheckAsync(Input.Email, Input.Password, HttpContext);
+        if (check.Verdict != SignInVerdict.Succeeded)
         {
-            // Hash anyway so an unknown e-mail answers as slowly as a wrong password.
-            users.PasswordHasher.HashPassword(new AppUser(), Input.Password);
-            return Refuse(InvalidCredentialsMessage);
+            return Refuse(check.Verdict == SignInVerdict.LockedOut ? LockedOutMessage : InvalidCredentialsMessage);
         }
-
-        var check = await signIn.CheckPasswordSignInAsync(user, Input.Password, lockoutOnFailure: true);
-        if (check.IsLockedOut)
-        {
-            LogLockedOut(user.Id);
-            return Refuse(LockedOutMessage);
-        }
-        if (!check.Succeeded)
-        {
-            return Refuse(InvalidCredentialsMessage);
-        }
+        var user = check.User!;
         if (user.Status == UserStatus.Disabled)
         {
             return Refuse(DisabledMessage);
@@ -94,9 +85,6 @@ public sealed partial class LoginModel(UserManager<AppUser> users, SignInManager
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Account {UserId} signed in ({Status})")]
     private partial void LogSignedIn(string userId, UserStatus status);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Account {UserId} is locked out after repeated failed sign-ins")]
-    private partial void LogLockedOut(string userId);
 }
 
 public sealed class LoginInput

@@ -1,14 +1,11 @@
-using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using MlxManager.Core.Accounts;
-using MlxManager.Web.Accounts;
 
 namespace MlxManager.Web.Pages.Account;
 
 /// <summary>Signing out is a POST (with the antiforgery token); GET only shows a button to do it.</summary>
-[Authorize(Policy = AccountPolicies.SignedIn)]
 public sealed class LogoutModel(SignInManager<AppUser> signIn) : PageModel
 {
     public void OnGet()

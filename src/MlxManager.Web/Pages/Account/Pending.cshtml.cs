@@ -1,4 +1,3 @@
-using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
@@ -8,7 +7,6 @@ using MlxManager.Web.Accounts;
 namespace MlxManager.Web.Pages.Account;
 
 /// <summary>Where a signed-in account waits for approval. Once approved, it goes straight into the app.</summary>
-[Authorize(Policy = AccountPolicies.SignedIn)]
 public sealed class PendingModel(AccountSnapshots snapshots, UserManager<AppUser> users, SignInManager<AppUser> signIn) : PageModel
 {
     public string Email { get; private set; } = "";

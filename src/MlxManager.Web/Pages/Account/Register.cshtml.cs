@@ -1,5 +1,4 @@
 using System.ComponentModel.DataAnnotations;
-using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
@@ -9,7 +8,6 @@ using MlxManager.Web.Hosting;
 
 namespace MlxManager.Web.Pages.Account;
 
-[AllowAnonymous]
 [EnableRateLimiting(RateLimitsHosting.SignInPolicy)]
 public sealed class RegisterModel(AccountRegistration registration, SignInManager<AppUser> signIn) : PageModel
 {
@@ -28,7 +26,7 @@ public sealed class RegisterModel(AccountRegistration registration, SignInManage
         }
 
         var result = await registration.RegisterAsync(Input.Email, Input.Password, cancellationToken);
-        if (!result.Succeeded)
+        if (!result.Succeeded && !(result.EmailTaken && result.Errors.Count == 0))
         {
             foreach (var (field, messages) in result.Errors)
             {
@@ -40,8 +38,14 @@ public sealed class RegisterModel(AccountRegistration registration, SignInManage
             return Page();
         }
 
+        if (!result.IsAdmin)
+        {
+            // A new pending account and an address that already has one get the same answer (no session either),
+            // so the form does not tell which addresses are registered.
+            return LocalRedirect("/login?reason=registered");
+        }
         await signIn.SignInAsync(result.User!, isPersistent: true);
-        return LocalRedirect(result.IsAdmin ? "/" : "/pending");
+        return LocalRedirect("/");
     }
 }
 

@@ -36,7 +36,7 @@ public sealed class IndexModel(
     public async Task<IActionResult> OnGetAsync(CancellationToken cancellationToken)
     {
         Query = ModelQuery.From(Request.Query);
-        IsAdmin = await IsAdminAsync();
+        IsAdmin = await authorization.IsAdminAsync(User);
         var fragment = Request.IsHtmx() && !Request.IsHtmxHistoryRestoreRequest();
         if (!fragment)
         {
@@ -64,13 +64,9 @@ public sealed class IndexModel(
     }
 
     /// <summary>Delete a model from the HF cache (admins only; refused while a running server uses it).</summary>
+    [AdminOnly]
     public async Task<IActionResult> OnPostDeleteAsync(string repoId, CancellationToken cancellationToken)
     {
-        if (!await IsAdminAsync())
-        {
-            return Forbid();
-        }
-
         var result = await library.DeleteAsync(repoId, cancellationToken: cancellationToken);
         if (result.Deleted)
         {
@@ -92,16 +88,12 @@ public sealed class IndexModel(
     /// Download a model (admins only): queues a download job (or joins the one already running) and removes the model's
     /// ordinary tile (the button's target); the download tile appears at the top through the SSE stream.
     /// </summary>
-    public async Task<IActionResult> OnPostDownloadAsync(string repoId, CancellationToken cancellationToken)
+    [AdminOnly]
+    public async Task<IActionResult> OnPostDownloadAsync(string? repoId, CancellationToken cancellationToken)
     {
-        if (!await IsAdminAsync())
-        {
-            return TileError(repoId, "Only administrators can download models.");
-        }
-
         try
         {
-            var started = await downloads.StartAsync(repoId, User.FindFirstValue(ClaimTypes.Email) ?? User.Identity?.Name, cancellationToken);
+            var started = await downloads.StartAsync(repoId ?? string.Empty, User.FindFirstValue(ClaimTypes.Email) ?? User.Identity?.Name, cancellationToken);
             if (!Request.IsHtmx())
             {
                 return Redirect(ModelQuery.From(Request.Query).Url());
@@ -112,7 +104,7 @@ public sealed class IndexModel(
         }
         catch (ArgumentException exception)
         {
-            return TileError(repoId, exception.Message);
+            return TileError(repoId ?? string.Empty, exception.Message);
         }
     }
 
@@ -124,8 +116,6 @@ public sealed class IndexModel(
     }
 
     private static string Slug(string? repoId) => string.Concat((repoId ?? string.Empty).Select(c => char.IsAsciiLetterOrDigit(c) ? char.ToLowerInvariant(c) : '-'));
-
-    private async Task<bool> IsAdminAsync() => (await authorization.AuthorizeAsync(User, AccountPolicies.Admin)).Succeeded;
 }
 
 /// <summary>A short message shown inside a tile after one of its buttons.</summary>

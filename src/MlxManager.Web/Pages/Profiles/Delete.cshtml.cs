@@ -1,11 +1,9 @@
-using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.EntityFrameworkCore;
 using MlxManager.Core.Data;
 using MlxManager.Core.Profiles;
 using MlxManager.Core.Servers;
-using MlxManager.Web.Accounts;
 
 namespace MlxManager.Web.Pages.Profiles;
 
@@ -13,7 +11,6 @@ namespace MlxManager.Web.Pages.Profiles;
 /// Deleting a profile asks first; when its server runs, the question says so, and deleting stops the server before
 /// the profile goes (the original left such servers running with nothing to manage them).
 /// </summary>
-[Authorize(Policy = AccountPolicies.Admin)]
 public sealed class DeleteModel(AppDbContext db, ServerSupervisor supervisor) : PageModel
 {
     public Profile Profile { get; private set; } = null!;

@@ -1,14 +1,11 @@
-using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.Filters;
 using Microsoft.EntityFrameworkCore;
 using MlxManager.Core.Profiles;
-using MlxManager.Web.Accounts;
 
 namespace MlxManager.Web.Pages.Profiles;
 
 /// <summary>PRO-01: change a profile. A running server keeps what it was started with until it is restarted.</summary>
-[Authorize(Policy = AccountPolicies.Admin)]
 public sealed class EditModel(ProfileFormServices services) : ProfileFormPage(services)
 {
     public string OriginalName { get; private set; } = "";

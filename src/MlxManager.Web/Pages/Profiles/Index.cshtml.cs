@@ -8,7 +8,6 @@ using MlxManager.Core.Discovery;
 using MlxManager.Core.Profiles;
 using MlxManager.Core.Servers;
 using MlxManager.Web.Accounts;
-using MlxManager.Web.Pages.Servers;
 
 namespace MlxManager.Web.Pages.Profiles;
 
@@ -23,7 +22,6 @@ public sealed record ProfileRow(Profile Profile, IReadOnlyList<Badge> Badges, st
 /// PRO-01/02: every active user sees the profiles; administrators create, edit, duplicate and delete them (the
 /// original let anyone; here the pages and handlers require the admin policy, and the page says so).
 /// </summary>
-[AdminOnlyHandlers]
 public sealed class IndexModel(AppDbContext db, ProfileModelResolver models, IServerDirectory servers, IAuthorizationService authorization, TimeProvider time)
     : PageModel
 {
@@ -66,7 +64,7 @@ public sealed class IndexModel(AppDbContext db, ProfileModelResolver models, ISe
 
     private async Task LoadAsync(CancellationToken cancellationToken)
     {
-        CanManage = (await authorization.AuthorizeAsync(User, AccountPolicies.Admin)).Succeeded;
+        CanManage = await authorization.IsAdminAsync(User);
         var profiles = await db.Profiles.AsNoTracking().ToListAsync(cancellationToken);
         var rows = new List<ProfileRow>(profiles.Count);
         foreach (var profile in profiles.OrderBy(p => p.Name, StringComparer.OrdinalIgnoreCase))

@@ -1,12 +1,9 @@
-using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
 using MlxManager.Core.Profiles;
-using MlxManager.Web.Accounts;
 
 namespace MlxManager.Web.Pages.Profiles;
 
 /// <summary>PRO-01: a new profile; <c>?model=</c> (from the Models page) prefills the model, engine, name and max tokens.</summary>
-[Authorize(Policy = AccountPolicies.Admin)]
 public sealed class NewModel(ProfileFormServices services) : ProfileFormPage(services)
 {
     public async Task OnGetAsync(string? model, CancellationToken cancellationToken)

@@ -33,7 +33,6 @@ public sealed record ServerActionResponse(ServersLive Live, string Message, bool
 /// (memory bar + tiles) is re-fetched and morphed whenever the page's one SSE stream (<c>/servers/events</c>) rings;
 /// log panels fetch their new lines when it says a server's log grew.
 /// </summary>
-[AdminOnlyHandlers]
 public sealed class IndexModel(
     IServerDirectory servers,
     ServerSupervisor supervisor,
@@ -62,7 +61,7 @@ public sealed class IndexModel(
 
     /// <summary>The live region: system memory bar and server tiles (morphed into <c>#servers-live</c>).</summary>
     public async Task<PartialViewResult> OnGetLiveAsync() =>
-        Partial("Partials/_Live", view.Build(await IsAdminAsync()));
+        Partial("Partials/_Live", view.Build(await authorization.IsAdminAsync(User)));
 
     /// <summary>Log lines of a server's current run after <paramref name="after"/>, escaped, for its log panel.</summary>
     public IActionResult OnGetLogLines(int id, long after)
@@ -134,7 +133,7 @@ public sealed class IndexModel(
 
     private async Task LoadAsync(CancellationToken cancellationToken)
     {
-        CanManage = await IsAdminAsync();
+        CanManage = await authorization.IsAdminAsync(User);
         Live = view.Build(CanManage);
         Options = await LoadOptionsAsync(cancellationToken);
     }
@@ -149,6 +148,4 @@ public sealed class IndexModel(
             .Select(p => new PickerOption(p.Id, p.Name, $"{p.ModelRef} · {p.Engine} · {p.Host}:{p.Port}", servers.Find(p.Id)?.State))
             .ToList();
     }
-
-    private async Task<bool> IsAdminAsync() => (await authorization.AuthorizeAsync(User, AccountPolicies.Admin)).Succeeded;
 }

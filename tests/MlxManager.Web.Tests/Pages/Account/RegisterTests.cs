@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using MlxManager.Core.Accounts;
 using MlxManager.Core.Data;
+using MlxManager.Web.Pages.Account;
 using MlxManager.Web.Tests.Infrastructure;
 
 namespace MlxManager.Web.Tests.Pages.Account;
@@ -38,10 +39,12 @@ public sealed class RegisterTests : IAsyncLifetime
 
         var response = await client.RegisterAsync("later@example.com");
 
-        response.ShouldRedirectTo("/pending");
+        response.ShouldRedirectTo("/login?reason=registered");
         var user = await FindAsync("later@example.com");
         user.Status.ShouldBe(UserStatus.Pending);
         (await IsAdminAsync(user)).ShouldBeFalse();
+        (await client.GetHtmlAsync("/login?reason=registered")).ShouldContain(WebUtility.HtmlEncode(LoginModel.RegisteredNotice));
+        (await client.LoginAsync("later@example.com")).ShouldRedirectTo("/pending");
         var pending = await client.GetHtmlAsync("/pending");
         pending.ShouldContain("waiting for an administrator to approve it");
     }
@@ -65,17 +68,38 @@ public sealed class RegisterTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Register_DuplicateEmail_RerendersFormWithReason()
+    public async Task Register_ExistingEmail_AnswersExactlyAsANewOne_AndChangesNothing()
+    {
+        var owner = await _app.CreateUserAsync("taken@example.com", admin: true);
+        using var stranger = _app.CreateAppClient();
+        using var newcomer = _app.CreateAppClient();
+
+        var taken = await stranger.RegisterAsync("TAKEN@example.com", "another password entirely");
+        var fresh = await newcomer.RegisterAsync("fresh@example.com");
+
+        taken.StatusCode.ShouldBe(fresh.StatusCode);
+        taken.Headers.Location.ShouldBe(fresh.Headers.Location);
+        taken.Headers.Location!.OriginalString.ShouldBe("/login?reason=registered");
+        CookieNames(taken).ShouldBe(CookieNames(fresh));
+        (await taken.Content.ReadAsStringAsync()).ShouldBe(await fresh.Content.ReadAsStringAsync());
+        (await CountUsersAsync()).ShouldBe(2);
+        (await FindAsync("taken@example.com")).PasswordHash.ShouldBe(owner.PasswordHash);
+    }
+
+    [Fact]
+    public async Task Register_ExistingEmailWithAShortPassword_ShowsOnlyThePasswordReason()
     {
         await _app.CreateUserAsync("taken@example.com", admin: true);
         using var client = _app.CreateAppClient();
 
-        var response = await client.RegisterAsync("TAKEN@example.com");
+        var html = await (await client.RegisterAsync("taken@example.com", "short", "short")).Content.ReadAsStringAsync();
 
-        response.StatusCode.ShouldBe(HttpStatusCode.OK);
-        (await response.Content.ReadAsStringAsync()).ShouldContain("An account with this e-mail address already exists.");
-        (await CountUsersAsync()).ShouldBe(1);
+        html.ShouldContain("Use at least 8 characters.");
+        html.ShouldNotContain("already exists");
     }
+
+    private static string[] CookieNames(HttpResponseMessage response) =>
+        response.Headers.TryGetValues("Set-Cookie", out var cookies) ? cookies.Select(cookie => cookie.Split('=')[0]).Order().ToArray() : [];
 
     [Fact]
     public async Task Register_SimultaneousFirstRegistrations_MakeExactlyOneAdmin()

@@ -69,7 +69,7 @@ public sealed class UsersTests : IAsyncLifetime
 
         fragment.ShouldContain("id=\"pending-badge\"");
         fragment.ShouldContain(">2</span>");
-        fragment.ShouldContain("hx-trigger=\"every 10s [document.visibilityState==='visible']\"");
+        fragment.ShouldContain("hx-trigger=\"every 10s\"");
         adminNav.ShouldContain("id=\"pending-badge\"");
         plainNav.ShouldNotContain("pending-badge");
         plainNav.ShouldNotContain("/admin/users");

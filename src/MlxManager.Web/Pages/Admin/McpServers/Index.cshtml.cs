@@ -1,17 +1,14 @@
-using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.DataProtection;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.EntityFrameworkCore;
 using MlxManager.Core.Chat.History;
 using MlxManager.Core.Data;
-using MlxManager.Web.Accounts;
 using MlxManager.Web.Chat;
 
 namespace MlxManager.Web.Pages.Admin.McpServers;
 
 /// <summary>CHAT-04: admins add MCP servers (Streamable HTTP) whose tools the chat offers beside the built-in ones.</summary>
-[Authorize(Policy = AccountPolicies.Admin)]
 public sealed class IndexModel(AppDbContext db, IDataProtectionProvider protection, TimeProvider time) : PageModel
 {
     public IReadOnlyList<McpServerRegistration> Servers { get; private set; } = [];

@@ -1,5 +1,4 @@
 using System.Text.RegularExpressions;
-using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using MlxManager.Core.Hub;
@@ -16,7 +15,6 @@ public sealed record EffectiveValue(string Name, string Value, string Source);
 /// Hub search is limited to, its page size, extra read-only model folders; and the effective HF_* values with their
 /// sources. Stored in the database and applied at once.
 /// </summary>
-[Authorize(Policy = AccountPolicies.Admin)]
 public sealed partial class IndexModel(ModelSettingsStore store, ModelLibrary library, HfEnvironment environment, IHubConnectionSource connections, IConfiguration configuration) : PageModel
 {
     public ModelSettings Current { get; private set; } = null!;

@@ -1,5 +1,4 @@
 using Htmx;
-using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using MlxManager.Core.Accounts;
@@ -19,7 +18,6 @@ public sealed record UserRow(UserSummary User, bool IsSelf, string? Message = nu
 public sealed record UserRowResponse(UserRow? Row, string? DeletedEmail, PendingBadge Badge);
 
 /// <summary>AUTH-05: administrators approve, disable, re-enable, delete, reset passwords, promote and demote.</summary>
-[Authorize(Policy = AccountPolicies.Admin)]
 public sealed class IndexModel(UserAdministration accounts) : PageModel
 {
     public IReadOnlyList<UserRow> Rows { get; private set; } = [];

@@ -3,8 +3,10 @@ using Microsoft.EntityFrameworkCore;
 using MlxManager.Core.Chat.History;
 using MlxManager.Core.Data;
 using MlxManager.Web.Accounts;
+using MlxManager.Web.Chat;
+using MlxManager.Web.Hosting;
 
-namespace MlxManager.Web.Chat;
+namespace MlxManager.Web.Endpoints;
 
 /// <summary>
 /// What the chat page reads besides its Razor handlers (outside <c>/api</c>, so the session cookie works):
@@ -15,7 +17,7 @@ public static class ChatEndpoints
     public static IEndpointRouteBuilder MapChatEndpoints(this IEndpointRouteBuilder app)
     {
         var chat = app.MapGroup("/chat").RequireAuthorization(AccountPolicies.ActiveUser);
-        chat.MapGet("/turns/{turnId:guid}/events", TurnEvents).WithName("ChatTurnEvents");
+        chat.MapGet("/turns/{turnId:guid}/events", TurnEvents).WithName("ChatTurnEvents").LimitSseConnections();
         chat.MapGet("/attachments/{id:long}", Attachment).WithName("ChatAttachment");
         return app;
     }
