@@ -49,6 +49,24 @@ public sealed partial class ProfileEngineGuardTests(ProfilesApp app) : IClassFix
     }
 
     [Fact]
+    public async Task ProfilesPage_ShowsEachInstalledEnginesVersion_AndWarnsWhenOlderThanTheLists()
+    {
+        using var client = await app.SignedInAsync(admin: false);
+
+        var html = WebUtility.HtmlDecode(await client.GetHtmlAsync("/profiles"));
+
+        var section = Regex.Match(html, "<section id=\"installed-engines\".*?</section>", RegexOptions.Singleline).Value;
+        var rows = Regex.Matches(section, "<tr data-engine=\"([^\"]+)\">(.*?)</tr>", RegexOptions.Singleline).ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value);
+        // The emulator's launchers sit in a venv-shaped bin folder with pip's metadata of the versions it emulates.
+        rows["mlx_lm.server"].ShouldContain(">0.28.4<");
+        rows["mlx_lm.server"].ShouldContain("Read from " + Path.Combine(Path.GetDirectoryName(MlxManager.Web.Tests.Servers.Infrastructure.EngineWorld.Instance.Launchers)!, "lib", "python3.12", "site-packages", "mlx_lm-0.28.4.dist-info", "METADATA"));
+        rows["mlx_lm.server"].ShouldContain("Older than 0.32.0, the version the architecture lists come from");
+        rows["mlx_vlm.server"].ShouldContain(">0.3.9<");
+        rows["mlx-openai-server"].ShouldContain(">1.5.2<");
+        rows["mlx-openai-server"].ShouldContain("Older than 1.8.1");
+    }
+
+    [Fact]
     public async Task EveryRealModel_NewProfileDefaults_PassTheFormsOwnValidation()
     {
         using var client = await app.SignedInAsync();
