@@ -14,21 +14,30 @@ public sealed record FieldNotes(ProfileField Field, IReadOnlyList<string> Errors
     public string Id => "notes-" + ProfileFieldNames.Of(Field);
 }
 
-/// <summary>What the form shows about the profile as typed: validation, the model's facts, the memory estimate, the command.</summary>
-public sealed record ProfileReview(
-    ProfileModel Model,
-    ProfileValidationResult Validation,
-    IReadOnlyDictionary<string, IReadOnlyList<string>> BindingErrors,
-    IEngineDefinition? Engine,
-    EngineSuggestion? Suggestion,
-    MemoryEstimate? Estimate,
-    string? CommandPreview,
-    string? CommandProblem,
-    ServerSnapshot? Server,
-    CompatibilityReport? Compatibility = null)
+/// <summary>What the form shows about the profile as typed: the editor's check plus the form's binding errors.</summary>
+/// <param name="Check">Validation, the model's facts and compatibility, the memory estimate, the command (<see cref="ProfileEditor.CheckAsync"/>).</param>
+public sealed record ProfileReview(ProfileCheck Check, IReadOnlyDictionary<string, IReadOnlyList<string>> BindingErrors)
 {
+    public ProfileModel Model => Check.Model;
+
+    public ProfileValidationResult Validation => Check.Validation;
+
+    public IEngineDefinition? Engine => Check.Engine;
+
+    public EngineSuggestion? Suggestion => Check.Suggestion;
+
+    public MemoryEstimate? Estimate => Check.Estimate;
+
+    public string? CommandPreview => Check.CommandPreview;
+
+    public string? CommandProblem => Check.CommandProblem;
+
+    public ServerSnapshot? Server => Check.Server;
+
+    public CompatibilityReport? Compatibility => Check.Compatibility;
+
     /// <summary>The chosen engine's verdict on the model (null until both are known).</summary>
-    public EngineFit? EngineFit => Engine is null ? null : Compatibility?.For(Engine.Key);
+    public EngineFit? EngineFit => Check.EngineFit;
 
     /// <summary>Fields still empty before the first save: "give it a name" waits until the user tries to save.</summary>
     public IReadOnlySet<ProfileField> Untouched { get; init; } = new HashSet<ProfileField>();
@@ -145,7 +154,6 @@ public abstract class ProfileFormPage(ProfileEditor editor) : PageModel
         var bindingErrors = ModelState
             .Where(e => e.Value is { Errors.Count: > 0 })
             .ToDictionary(e => e.Key, e => (IReadOnlyList<string>)e.Value!.Errors.Select(x => x.ErrorMessage).ToList(), StringComparer.Ordinal);
-        return new ProfileReview(check.Model, check.Validation, bindingErrors, check.Engine, check.Suggestion, check.Estimate, check.CommandPreview,
-            check.CommandProblem, check.Server, check.Compatibility);
+        return new ProfileReview(check, bindingErrors);
     }
 }
