@@ -44,7 +44,7 @@ public sealed partial class ProfileEngineGuardTests(ProfilesApp app) : IClassFix
         saved.StatusCode.ShouldBe(HttpStatusCode.Redirect, await saved.Content.ReadAsStringAsync());
         var profile = (await MlxManager.Web.Tests.Servers.Infrastructure.SeedProfiles.FindAsync(app, "frobnicator guarded")).ShouldNotBeNull();
         var edit = WebUtility.HtmlDecode(await client.GetHtmlAsync($"/profiles/{profile.Id}/edit"));
-        Regex.IsMatch(edit, "<input type=\"checkbox\" id=\"Input_TryAnyway\"[^>]*checked=\"checked\"").ShouldBeTrue("a profile saved with Try anyway keeps it ticked");
+        Regex.IsMatch(edit, "<input type=\"checkbox\" role=\"switch\" id=\"Input_TryAnyway\"[^>]*checked=\"checked\"").ShouldBeTrue("a profile saved with Try anyway keeps it ticked");
         Notes(edit, "notes-Engine").ShouldContain("Saved with \"Try anyway\"");
     }
 

@@ -48,7 +48,29 @@ public sealed class ModelsEnginesUiTests(ModelsUiFixture fixture, ITestOutputHel
             await Expect(chip.Locator(".tip")).ToBeVisibleAsync();
             await Expect(chip.Locator(".tip")).ToContainTextAsync("config.json: model_type = \"frobnicator\"; not in mlx_lm's or mlx_vlm's chat models");
         });
+        await StepAsync("profile-guard", page, async () =>
+        {
+            await page.Mouse.MoveAsync(0, 0);
+            await models.Tile(unknown).GetByTestId("create-profile").ClickAsync();
+            await Expect(page.GetByTestId("engine-check")).ToContainTextAsync("\"frobnicator\" is not in mlx_lm 0.32.0's models");
+            await page.GetByTestId("save-profile").ClickAsync();
+            await Expect(page.GetByTestId("notes-Engine")).ToContainTextAsync("cannot load this model");
+            await page.GetByTestId("notes-Engine").ScrollIntoViewIfNeededAsync();
+        });
+        await StepAsync("profile-try-anyway", page, async () =>
+        {
+            await page.GetByTestId("try-anyway").Locator("input").CheckAsync();
+            await page.GetByTestId("save-profile").ClickAsync();
+            await Expect(page).ToHaveURLAsync(new Regex("/profiles$"));
+            await Expect(page.GetByTestId("installed-engines")).ToContainTextAsync("0.28.4");
+            await page.GetByTestId("installed-engines").ScrollIntoViewIfNeededAsync();
+        });
         await StepAsync("runs-here", page, async () =>
+        {
+            await models.OpenAsync("?tab=local");
+            await models.WaitForDetectionAsync();
+        });
+        await StepAsync("runs-here-filtered", page, async () =>
         {
             await page.Mouse.MoveAsync(0, 0);
             await models.Filter("runs-here").CheckAsync();
