@@ -71,9 +71,15 @@ public sealed class ProfileEditor(
 
     /// <summary>The engines in the order to offer them: those that can load the model first, then the rest.</summary>
     public static IReadOnlyList<EngineChoice> EngineChoices(EngineRegistry registry, CompatibilityReport? report) =>
-        registry.All.Select(e => new EngineChoice(e, report?.For(e.Key)))
-            .OrderBy(c => c.Fit is null || c.Fit.Verdict is EngineFitVerdict.Unknown ? 1 : c.Fit.CanLoad ? c.Fit.Verdict == EngineFitVerdict.TextOnly ? 1 : 0 : 2)
-            .ToList();
+        registry.All.Select(e => new EngineChoice(e, report?.For(e.Key))).OrderBy(c => OfferOrder(c.Fit)).ToList();
+
+    // Loads the model as it is, then: loads it without its images or nobody knows, then: cannot (OrderBy is stable).
+    private static int OfferOrder(EngineFit? fit) => fit?.Verdict switch
+    {
+        EngineFitVerdict.Loads or EngineFitVerdict.CustomCode => 0,
+        EngineFitVerdict.Cannot => 2,
+        _ => 1,
+    };
 
     /// <summary>Defaults for a new profile serving <paramref name="modelRef"/>: engine, max tokens, a name and a free port.</summary>
     public async Task<Profile> NewProfileAsync(string? modelRef, CancellationToken cancellationToken)
