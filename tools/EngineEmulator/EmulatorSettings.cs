@@ -5,9 +5,10 @@ namespace MlxManager.EngineEmulator;
 /// <summary>How the emulator starts: listening before the model has loaded, or only after.</summary>
 public enum StartMode
 {
-    /// <summary>Listen at once, load in the background (mlx_lm.server today; the default for every flavour).</summary>
+    /// <summary>Listen at once, load in the background (mlx_lm.server today, and mlx-openai-server's multi-model mode).</summary>
     ListenFirst,
-    /// <summary>Load, then listen; a failed load ends the process (older mlx_lm.server; uvicorn lifespan of the others).</summary>
+    /// <summary>Load, then listen; a failed load ends the process (mlx_vlm.server and mlx-openai-server load in the FastAPI
+    /// lifespan, before uvicorn accepts connections; older mlx_lm.server did too).</summary>
     LoadFirst,
 }
 
@@ -57,8 +58,9 @@ public sealed record EmulatorSettings
     /// <summary>Seconds spent importing Python modules before the command line is even read
     /// (<c>EMULATOR_IMPORT_SECONDS</c>, default 0; the real engines take 1–3 s to import mlx).</summary>
     public TimeSpan ImportTime { get; init; } = TimeSpan.Zero;
-    /// <summary><c>EMULATOR_START_MODE</c>: <c>listen-first</c> (default) or <c>load-first</c>.</summary>
-    public StartMode StartMode { get; init; } = StartMode.ListenFirst;
+    /// <summary><c>EMULATOR_START_MODE</c>: <c>listen-first</c> or <c>load-first</c>; unset, each flavour starts as the
+    /// real engine does (<see cref="StartModeFor"/>).</summary>
+    public StartMode? StartMode { get; init; }
     /// <summary><c>EMULATOR_FAULT</c>.</summary>
     public FaultPlan Fault { get; init; } = FaultPlan.None;
     /// <summary><c>EMULATOR_TOOL_CALL_CHUNKS</c>: overrides the flavour's default chunking of streamed tool calls.</summary>
@@ -67,6 +69,11 @@ public sealed record EmulatorSettings
     public bool OpenAiHandlerProcess { get; init; } = true;
     /// <summary><c>EMULATOR_PARENT_PID</c>: set by wrapper launchers; the emulator exits when that process is gone.</summary>
     public int? ParentPid { get; init; }
+
+    /// <summary>The start mode of <paramref name="flavour"/>: the one asked for, else the real engine's — only mlx_lm.server
+    /// listens before its model has loaded (reference/engines.md).</summary>
+    public StartMode StartModeFor(Flavour flavour) =>
+        StartMode ?? (flavour == Flavour.MlxLm ? EngineEmulator.StartMode.ListenFirst : EngineEmulator.StartMode.LoadFirst);
 
     public static EmulatorSettings FromEnvironment() => FromVariables(name => Environment.GetEnvironmentVariable(name));
 
@@ -87,8 +94,8 @@ public sealed record EmulatorSettings
             {
                 StartMode = mode.Trim().ToLowerInvariant() switch
                 {
-                    "listen-first" => StartMode.ListenFirst,
-                    "load-first" or "legacy" => StartMode.LoadFirst,
+                    "listen-first" => EngineEmulator.StartMode.ListenFirst,
+                    "load-first" or "legacy" => EngineEmulator.StartMode.LoadFirst,
                     _ => throw new FormatException($"EMULATOR_START_MODE: '{mode}' is not listen-first or load-first"),
                 },
             };

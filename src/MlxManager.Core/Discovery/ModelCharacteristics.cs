@@ -26,6 +26,12 @@ public sealed record ModelCharacteristics
     /// <summary>Raw <c>architectures</c> from config.json.</summary>
     public IReadOnlyList<string> Architectures { get; init; } = [];
 
+    /// <summary>
+    /// <c>model_file</c> from config.json: a Python file in the model folder holding a custom architecture, which
+    /// mlx_lm and mlx_vlm import instead of their own modules (see Engines/Compatibility).
+    /// </summary>
+    public string? CustomModelFile { get; init; }
+
     public ParameterCount? Parameters { get; init; }
 
     public ContextWindow? Context { get; init; }

@@ -12,7 +12,7 @@ namespace MlxManager.Core.Discovery;
 public sealed partial class ModelCharacteristicsDetector
 {
     /// <summary>Stored with every result; a cached result with another version should be recomputed.</summary>
-    public const int Version = 2;
+    public const int Version = 3;
 
     /// <summary>The small files detection reads (besides safetensors headers). A Hub job fetches those the repo has.</summary>
     public static readonly IReadOnlyList<string> MetadataFiles =
@@ -96,6 +96,7 @@ public sealed partial class ModelCharacteristicsDetector
             RepoId = source.RepoId,
             ModelType = config?.ModelType,
             Architectures = config is null ? [] : Architectures(config),
+            CustomModelFile = config?.Top("model_file")?.AsString() is { Length: > 0 } modelFile ? modelFile : null,
             Architecture = config is null ? null : Architecture(config),
             Parameters = parameters,
             Context = context,

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
+using MlxManager.Core.Engines.Compatibility;
 using MlxManager.Core.Profiles;
 
 namespace MlxManager.Core.Engines;
@@ -10,7 +11,7 @@ public static class EngineServiceCollectionExtensions
     /// <summary>
     /// Adds <see cref="EngineRegistry"/> (every engine in this assembly), <see cref="EngineExecutableLocator"/>
     /// bound to <c>MlxManager:Engines:&lt;key&gt;:Path</c>, <see cref="EngineCommandBuilder"/> and
-    /// <see cref="ProfileValidator"/>, all singletons.
+    /// <see cref="ProfileValidator"/>, plus the model compatibility lists and installed engines (versions), all singletons.
     /// </summary>
     public static IServiceCollection AddEngines(this IServiceCollection services, IConfiguration configuration)
     {
@@ -19,6 +20,9 @@ public static class EngineServiceCollectionExtensions
         services.AddSingleton<EngineExecutableLocator>();
         services.AddSingleton<EngineCommandBuilder>();
         services.AddSingleton<ProfileValidator>();
+        services.AddSingleton(EngineCompatibility.Shipped);
+        services.AddSingleton<EngineVersionReader>();
+        services.AddSingleton<InstalledEngines>();
         return services;
     }
 }

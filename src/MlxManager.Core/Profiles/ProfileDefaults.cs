@@ -12,6 +12,14 @@ public static class ProfileDefaults
     /// <summary>What a new profile for a thinking model starts with.</summary>
     public const int ThinkingMaxTokens = 16384;
 
-    /// <summary>The max-tokens default for a new profile: generous for thinking models, <see cref="Profile.DefaultMaxTokens"/> otherwise.</summary>
-    public static int MaxTokensFor(bool modelThinks) => modelThinks ? ThinkingMaxTokens : Profile.DefaultMaxTokens;
+    /// <summary>
+    /// The max-tokens default for a new profile: generous for thinking models, <see cref="Profile.DefaultMaxTokens"/>
+    /// otherwise, and never at or above the model's context (the validator refuses that): half of a small context, so
+    /// the prompt keeps the other half (a 512-token embedding model gets 256).
+    /// </summary>
+    public static int MaxTokensFor(bool modelThinks, int? contextWindow = null)
+    {
+        var wanted = modelThinks ? ThinkingMaxTokens : Profile.DefaultMaxTokens;
+        return contextWindow is { } window && window > 1 && wanted >= window ? window / 2 : wanted;
+    }
 }

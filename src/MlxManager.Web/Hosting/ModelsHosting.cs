@@ -4,7 +4,7 @@ using MlxManager.Core.Discovery;
 using MlxManager.Core.Discovery.Jobs;
 using MlxManager.Core.Hub;
 using MlxManager.Core.Library;
-using MlxManager.Web.Pages.Models;
+using MlxManager.Web.Models;
 
 namespace MlxManager.Web.Hosting;
 

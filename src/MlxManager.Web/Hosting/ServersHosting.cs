@@ -18,7 +18,7 @@ public static class ServersHosting
         // supervisor re-attaches to the servers recorded in app.db.
         ServersServiceCollectionExtensions.AddServers(builder.Services, builder.Configuration);
         builder.Services.AddSingleton<ServersViewBuilder>();
-        builder.Services.AddScoped<ProfileFormServices>();
+        builder.Services.AddScoped<MlxManager.Core.Profiles.ProfileEditor>();
         builder.Services.AddSingleton<IChatServerDirectory, SupervisorChatServers>(); // what the chat sees of the servers
         return builder;
     }

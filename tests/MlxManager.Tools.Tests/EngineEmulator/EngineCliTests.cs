@@ -28,6 +28,30 @@ public sealed class EngineCliTests
     }
 
     [Fact]
+    public async Task Version_OpenAiServer_PrintsClicksVersionMessageAndExits0()
+    {
+        // The console script is the click group (app.cli:cli): --version belongs to the group, not to launch.
+        using var engine = EngineProcess.Start(Flavour.OpenAiServer, ["--version"], addPort: false, launchSubcommand: false);
+        var exit = await engine.WaitForExitAsync(TimeSpan.FromSeconds(60));
+
+        exit.ShouldBe(0);
+        engine.Stdout.Split('\n').ShouldBe(["", "✨ mlx-openai-server - OpenAI Compatible API Server for MLX models ✨", "━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━",
+            $"🚀 Version: {MlxManager.EngineEmulator.Server.EngineRuntime.OpenAiServerVersion}", ""]);
+        engine.Stderr.ShouldBeEmpty();
+    }
+
+    [Theory]
+    [InlineData(Flavour.MlxLm)]
+    [InlineData(Flavour.MlxVlm)]
+    public async Task Version_ArgparseEngines_HaveNoVersionFlag(Flavour flavour)
+    {
+        var (exit, _, stderr) = await RunAsync(flavour, "--version");
+
+        exit.ShouldBe(2);
+        stderr.TrimEnd().ShouldEndWith($"{flavour.ExecutableName()}: error: unrecognized arguments: --version");
+    }
+
+    [Fact]
     public async Task Help_OpenAiServer_PrintsLaunchHelp()
     {
         using var engine = EngineProcess.Start(Flavour.OpenAiServer, ["--help"], addPort: false);

@@ -18,9 +18,10 @@ public sealed class MlxVlmStartupTests : IClassFixture<ModelCache>
         JsonNode.Parse(await engine.Http.GetStringAsync("/health"))!.AsObject();
 
     [Fact]
-    public async Task Health_LoadedModelIsNullUntilTheModelIsInMemory()
+    public async Task Health_InListenFirstMode_LoadedModelIsNullUntilTheModelIsInMemory()
     {
-        using var engine = EngineProcess.Start(Flavour.MlxVlm, ["--model", FixtureCatalog.QwenVision.RepoId], cache.Environment(("EMULATOR_LOAD_RATE", "300K")));
+        using var engine = EngineProcess.Start(Flavour.MlxVlm, ["--model", FixtureCatalog.QwenVision.RepoId],
+            cache.Environment(("EMULATOR_LOAD_RATE", "300K"), ("EMULATOR_START_MODE", "listen-first")));
         await engine.WaitListeningAsync();
 
         var before = await HealthAsync(engine);
@@ -53,11 +54,17 @@ public sealed class MlxVlmStartupTests : IClassFixture<ModelCache>
     }
 
     [Fact]
-    public async Task Start_LoadFirstMode_HealthAlreadyReportsTheModel()
+    public async Task Start_ByDefault_RefusesConnectionsWhileLoading_ThenHealthAlreadyReportsTheModel()
     {
-        using var engine = EngineProcess.Start(Flavour.MlxVlm, ["--model", FixtureCatalog.GemmaVision.RepoId], cache.Environment(("EMULATOR_START_MODE", "load-first")));
+        using var engine = EngineProcess.Start(Flavour.MlxVlm, ["--model", FixtureCatalog.GemmaVision.RepoId], cache.Environment(("EMULATOR_LOAD_RATE", "300K")));
+        await engine.WaitForOutputAsync("Pre-loading language model");
+
+        var answeredWhileLoading = await EngineProcess.AcceptsConnectionAsync(engine.Port);
+        var loadedMeanwhile = engine.Stderr.Contains("Language model ready", StringComparison.Ordinal);
         await engine.WaitListeningAsync();
 
+        loadedMeanwhile.ShouldBeFalse("the load at 300 KB/s outlasts one connection attempt");
+        answeredWhileLoading.ShouldBeFalse("uvicorn does not accept connections before the lifespan has loaded the model");
         (await HealthAsync(engine))["loaded_model"]!.GetValue<string>().ShouldBe(FixtureCatalog.GemmaVision.RepoId);
         engine.Stderr.IndexOf("Language model ready", StringComparison.Ordinal).ShouldBeLessThan(engine.Stderr.IndexOf("Uvicorn running", StringComparison.Ordinal));
     }
@@ -93,7 +100,7 @@ public sealed class MlxVlmStartupTests : IClassFixture<ModelCache>
     [Fact]
     public async Task Unload_ClearsTheLoadedModel()
     {
-        using var engine = EngineProcess.Start(Flavour.MlxVlm, ["--model", FixtureCatalog.GemmaVision.RepoId], cache.Environment(("EMULATOR_START_MODE", "load-first")));
+        using var engine = EngineProcess.Start(Flavour.MlxVlm, ["--model", FixtureCatalog.GemmaVision.RepoId], cache.Environment());
         await engine.WaitListeningAsync();
 
         using var unload = await engine.Http.PostAsync("/unload", null);

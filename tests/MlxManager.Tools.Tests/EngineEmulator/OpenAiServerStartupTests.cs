@@ -15,10 +15,10 @@ public sealed class OpenAiServerStartupTests : IClassFixture<ModelCache>
     public OpenAiServerStartupTests(ModelCache cache) => this.cache = cache;
 
     [Fact]
-    public async Task Health_Is503UntilLoadedThen200()
+    public async Task Health_InListenFirstMode_Is503UntilLoadedThen200()
     {
         using var engine = EngineProcess.Start(Flavour.OpenAiServer, ["--model-path", FixtureCatalog.QwenThinking.RepoId, "--no-log-file"],
-            cache.Environment(("EMULATOR_LOAD_RATE", "300K")));
+            cache.Environment(("EMULATOR_LOAD_RATE", "300K"), ("EMULATOR_START_MODE", "listen-first")));
         await engine.WaitListeningAsync();
 
         using var before = await engine.Http.GetAsync("/health");
@@ -33,6 +33,23 @@ public sealed class OpenAiServerStartupTests : IClassFixture<ModelCache>
         after["model_id"]!.GetValue<string>().ShouldBe(FixtureCatalog.QwenThinking.RepoId);
         engine.Stdout.ShouldContain("| INFO     | app.server:lifespan:432 | ✦ Spawning handler process for model");
         engine.Stdout.ShouldContain("Multi-handler initialization complete. 1 model(s) spawned.");
+    }
+
+    [Fact]
+    public async Task Start_ByDefault_LoadsInTheLifespanBeforeListening()
+    {
+        using var engine = EngineProcess.Start(Flavour.OpenAiServer, ["--model-path", FixtureCatalog.QwenThinking.RepoId, "--no-log-file"],
+            cache.Environment(("EMULATOR_LOAD_RATE", "300K")));
+        await engine.WaitForOutputAsync("Spawning handler process for model");
+
+        var answeredWhileLoading = await EngineProcess.AcceptsConnectionAsync(engine.Port);
+        var loadedMeanwhile = engine.Stdout.Contains("is ready", StringComparison.Ordinal);
+        await engine.WaitListeningAsync();
+        using var health = await engine.Http.GetAsync("/health");
+
+        loadedMeanwhile.ShouldBeFalse("the load at 300 KB/s outlasts one connection attempt");
+        answeredWhileLoading.ShouldBeFalse("uvicorn does not accept connections before the lifespan has loaded the model");
+        health.StatusCode.ShouldBe(HttpStatusCode.OK, "the first answer already has the model loaded");
     }
 
     [Fact]

@@ -12,7 +12,7 @@ namespace MlxManager.Web.Tests.Ui;
 /// <summary>The app pointed at an in-process HubEmulator (FixtureCatalog.Small) and a temp HF cache with three fixtures.</summary>
 public sealed class ModelsUiFixture : UiHostFixture
 {
-    public static readonly FixtureSpec[] Cached = [FixtureCatalog.QwenThinking, FixtureCatalog.GemmaVision, FixtureCatalog.Phi8Bit];
+    public static readonly FixtureSpec[] Cached = [FixtureCatalog.QwenThinking, FixtureCatalog.GemmaVision, FixtureCatalog.Phi8Bit, FixtureCatalog.Unsupported];
 
     private string? _root;
 
@@ -33,6 +33,8 @@ public sealed class ModelsUiFixture : UiHostFixture
         App.Settings["MlxManager:HuggingFace:HubCache"] = cache;
         App.Settings["MlxManager:HuggingFace:TokenPath"] = Path.Combine(App.DataFolder.Path, "no-token-file");
         App.Settings["MlxManager:HuggingFace:Offline"] = "false";
+        // Only mlx_lm.server is installed here (the emulator's launcher), so "Runs here" keeps what mlx_lm loads.
+        App.Settings["MlxManager:Engines:mlx_lm.server:Path"] = Path.Combine(Servers.Infrastructure.EngineWorld.Instance.Launchers, "mlx_lm.server");
         await base.InitializeAsync();
     }
 

@@ -10,11 +10,17 @@ public sealed class ClickCommandLine(string prog, string command, string command
 {
     public IReadOnlyList<OptionSpec> Options { get; } = options;
 
+    /// <summary>What the group's <c>--version</c> prints (its <c>version_option</c> message), or null without one.</summary>
+    public string? Version { get; init; }
+
     /// <summary>mlx-openai-server's entry point inserts <c>launch</c> when the first argument is missing or
     /// starts with a dash, so <c>mlx-openai-server --model-path X</c> works and <c>--help</c> shows launch's help.</summary>
     public CommandLineOutcome Parse(IReadOnlyList<string> args)
     {
         var list = args.ToList();
+        // The group's click.version_option (app/cli.py): handled by the group, before any subcommand.
+        if (list.Count > 0 && list[0] == "--version" && Version is { } version)
+            return CommandLineOutcome.Help(version);
         if (list.Count == 0 || list[0].StartsWith('-')) list.Insert(0, command);
         if (list[0] != command)
             return GroupError($"No such command {ArgparseCommandLine.PythonRepr(list[0])}.");

@@ -174,7 +174,11 @@ public static class EngineCommandLines
     public static ArgparseCommandLine MlxVlm() => new(FlavourNames.MlxVlm, "MLX VLM Http Server.", MlxVlmOptions);
     public static ClickCommandLine OpenAiServer() => new(FlavourNames.OpenAiServer, "launch",
         "Start the FastAPI/Uvicorn server with the supplied flags.\n\nWhen ``--config`` is provided the server launches in multi-handler mode, loading all models defined in the YAML file. In this mode per-model CLI flags (``--model-path``, ``--model-type``, etc.) are ignored.\n\nOtherwise the command builds a single-model ``MLXServerConfig`` and calls the async ``start`` routine.",
-        OpenAiServerOptions);
+        OpenAiServerOptions)
+    {
+        // click.version_option(message=…) in app/cli.py; click echoes the message, which starts and ends with a newline.
+        Version = $"\n✨ {FlavourNames.OpenAiServer} - OpenAI Compatible API Server for MLX models ✨\n━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━\n🚀 Version: {Server.EngineRuntime.OpenAiServerVersion}\n\n",
+    };
 
     /// <summary>Parses a flavour's command line; either options to run with, or text to print and an exit code.</summary>
     public static (EngineOptions? Options, CommandLineOutcome Outcome) Parse(Flavour flavour, IReadOnlyList<string> args)

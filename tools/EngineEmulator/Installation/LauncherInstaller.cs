@@ -15,7 +15,9 @@ public enum LauncherKind
 
 /// <summary>Writes executables named <c>mlx_lm.server</c>, <c>mlx_vlm.server</c> and <c>mlx-openai-server</c>
 /// into a folder: small POSIX sh launchers that run this emulator with the matching <c>--flavour</c>. Putting
-/// the folder on PATH, or pointing a manager's engine path at one of them, is all it takes.</summary>
+/// the folder on PATH, or pointing a manager's engine path at one of them, is all it takes. A folder named <c>bin</c> is
+/// taken for a virtual environment's: the packages' metadata goes next to it (<c>../lib/python3.12/site-packages/
+/// &lt;package&gt;-&lt;version&gt;.dist-info/METADATA</c>), as pip writes it, so the installed versions can be read.</summary>
 public static class LauncherInstaller
 {
     /// <summary>Writes the three launchers (mode 755) and returns their paths.</summary>
@@ -38,6 +40,8 @@ public static class LauncherInstaller
                     | UnixFileMode.GroupRead | UnixFileMode.GroupExecute | UnixFileMode.OtherRead | UnixFileMode.OtherExecute);
             written.Add(path);
         }
+        if (Path.GetFileName(Path.GetFullPath(folder).TrimEnd(Path.DirectorySeparatorChar)) == "bin")
+            WriteMetadata(Path.GetDirectoryName(Path.GetFullPath(folder).TrimEnd(Path.DirectorySeparatorChar))!);
         return written;
     }
 
@@ -48,6 +52,27 @@ public static class LauncherInstaller
         if (Environment.GetEnvironmentVariable("DOTNET_ROOT") is { Length: > 0 } root && File.Exists(Path.Combine(root, "dotnet")))
             return Path.Combine(root, "dotnet");
         return "dotnet";
+    }
+
+    /// <summary>The distribution name and version pip would record for each flavour's package.</summary>
+    public static (string Distribution, string Version) Package(Flavour flavour) => flavour switch
+    {
+        Flavour.MlxLm => ("mlx_lm", Server.EngineRuntime.MlxLmVersion),
+        Flavour.MlxVlm => ("mlx_vlm", Server.EngineRuntime.MlxVlmVersion),
+        _ => ("mlx_openai_server", Server.EngineRuntime.OpenAiServerVersion),
+    };
+
+    static void WriteMetadata(string environment)
+    {
+        var sitePackages = Path.Combine(environment, "lib", "python3.12", "site-packages");
+        foreach (var flavour in FlavourNames.All)
+        {
+            var (distribution, version) = Package(flavour);
+            var info = Directory.CreateDirectory(Path.Combine(sitePackages, $"{distribution}-{version}.dist-info")).FullName;
+            File.WriteAllText(Path.Combine(info, "METADATA"),
+                $"Metadata-Version: 2.4\nName: {distribution.Replace('_', '-')}\nVersion: {version}\nSummary: EngineEmulator stand-in (see tools/EngineEmulator/README.md)\n\n",
+                new UTF8Encoding(false));
+        }
     }
 
     static string Quote(string s) => "'" + s.Replace("'", "'\\''", StringComparison.Ordinal) + "'";

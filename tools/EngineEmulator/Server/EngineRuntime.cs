@@ -34,10 +34,16 @@ public sealed partial class EngineRuntime : IDisposable
     public PromptCache PromptCache { get; }
     public DateTimeOffset StartedAt { get; }
 
+    /// <summary>How this process starts: <c>EMULATOR_START_MODE</c>, else what the real engine does (see <see cref="EmulatorSettings.StartModeFor"/>).</summary>
+    public StartMode StartMode => Settings.StartModeFor(Options.Flavour);
+
     public long UnixNow => Time.GetUtcNow().ToUnixTimeSeconds();
 
+    /// <summary>The package versions emulated (also written as package metadata by <c>install</c> into a <c>bin</c> folder).</summary>
+    public const string MlxLmVersion = "0.28.4";
+
     /// <summary>mlx_lm's <c>{mlx_lm version}-{mlx version}-{platform}-{gpu architecture}</c>.</summary>
-    public const string SystemFingerprint = "0.28.4-0.29.3-macOS-15.6.1-arm64-arm-64bit-applegpu_g15s";
+    public const string SystemFingerprint = MlxLmVersion + "-0.29.3-macOS-15.6.1-arm64-arm-64bit-applegpu_g15s";
     public const string MlxVlmVersion = "0.3.9";
     public const string OpenAiServerVersion = "1.5.2";
 

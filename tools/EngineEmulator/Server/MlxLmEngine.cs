@@ -19,7 +19,7 @@ public sealed class MlxLmEngine(EngineRuntime runtime)
     public async Task<int> RunAsync()
     {
         var options = runtime.Options;
-        if (runtime.Settings.StartMode == StartMode.LoadFirst && options.Model is { } eager)
+        if (runtime.StartMode == StartMode.LoadFirst && options.Model is { } eager)
         {
             try
             {
@@ -46,7 +46,7 @@ public sealed class MlxLmEngine(EngineRuntime runtime)
         });
         app.Run(HandleAsync);
 
-        if (runtime.Settings.StartMode == StartMode.ListenFirst)
+        if (runtime.StartMode == StartMode.ListenFirst)
             _ = Task.Run(LoadOnGenerationThreadAsync);
 
         if (!await KestrelHost.TryStartAsync(app))

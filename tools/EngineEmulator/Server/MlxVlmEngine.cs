@@ -8,9 +8,10 @@ namespace MlxManager.EngineEmulator.Server;
 
 /// <summary>mlx_vlm.server: FastAPI on uvicorn. <c>/health</c> reports <c>loaded_model</c> (null until a model is
 /// in memory), <c>loaded_context_size</c>, <c>loaded_tool_parser</c>…; reasoning as <c>reasoning_content</c> plus
-/// the deprecated alias <c>reasoning</c>; chunks carry <c>timings</c>. By default it listens first and loads behind
-/// (so <c>loaded_model</c> is observable as null); <c>EMULATOR_START_MODE=load-first</c> loads in the lifespan before
-/// listening, as the real one does. A failed start-up load ends the process with uvicorn's status 3.</summary>
+/// the deprecated alias <c>reasoning</c>; chunks carry <c>timings</c>. As the real one, it loads the model in the lifespan
+/// before listening (the port refuses connections meanwhile), and a failed start-up load ends the process with
+/// uvicorn's status 3; <c>EMULATOR_START_MODE=listen-first</c> listens first and loads behind (so <c>loaded_model</c>
+/// is observable as null).</summary>
 public sealed class MlxVlmEngine(EngineRuntime runtime)
 {
     static readonly string AppPy = PythonPaths.Package("mlx_vlm/server/app.py");
@@ -28,7 +29,7 @@ public sealed class MlxVlmEngine(EngineRuntime runtime)
     {
         var options = runtime.Options;
         UvicornApp.Started(Log);
-        if (runtime.Settings.StartMode == StartMode.LoadFirst && !await LoadStartupAsync())
+        if (runtime.StartMode == StartMode.LoadFirst && !await LoadStartupAsync())
             return StartupFailureExitCode;
 
         await using var app = KestrelHost.Build(options.Host, options.Port,
@@ -52,7 +53,7 @@ public sealed class MlxVlmEngine(EngineRuntime runtime)
             UvicornApp.BindFailed(Log, options.Host, options.Port);
             return 1;
         }
-        if (runtime.Settings.StartMode == StartMode.LoadFirst)
+        if (runtime.StartMode == StartMode.LoadFirst)
         {
             UvicornApp.Running(Log, options.Host, options.Port);
             await app.WaitForShutdownAsync();

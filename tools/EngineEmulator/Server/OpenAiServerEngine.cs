@@ -7,10 +7,11 @@ using MlxManager.EngineEmulator.Python;
 namespace MlxManager.EngineEmulator.Server;
 
 /// <summary>mlx-openai-server <c>launch</c>: FastAPI on uvicorn with loguru output; the model is loaded in a
-/// spawned handler process (so its memory belongs to a child); <c>/health</c> answers 503 <c>unhealthy</c> until the
-/// model is loaded, then 200; a failed load ends the process with status 1. Reasoning as <c>reasoning_content</c>
-/// only with <c>--reasoning-parser</c>, tool calls parsed only with <c>--tool-call-parser</c> (otherwise the model's
-/// raw text reaches the content).</summary>
+/// spawned handler process (so its memory belongs to a child) during the lifespan, before uvicorn listens, and a failed
+/// load ends the process with status 1 (<c>EMULATOR_START_MODE=listen-first</c> listens first, as its multi-model mode
+/// does: <c>/health</c> answers 503 <c>unhealthy</c> until the model is loaded, then 200). Reasoning as
+/// <c>reasoning_content</c> only with <c>--reasoning-parser</c>, tool calls parsed only with <c>--tool-call-parser</c>
+/// (otherwise the model's raw text reaches the content).</summary>
 public sealed class OpenAiServerEngine(EngineRuntime runtime)
 {
     const string TextModelAlias = "local-text-model";
@@ -27,7 +28,7 @@ public sealed class OpenAiServerEngine(EngineRuntime runtime)
         Log.Loguru("INFO", "app.main:start_multi:289", "Starting Uvicorn server...");
         UvicornApp.Started(Log);
 
-        if (runtime.Settings.StartMode == StartMode.LoadFirst && !await LoadAsync())
+        if (runtime.StartMode == StartMode.LoadFirst && !await LoadAsync())
             return 1;
 
         await using var app = KestrelHost.Build(options.Host, options.Port,
@@ -55,7 +56,7 @@ public sealed class OpenAiServerEngine(EngineRuntime runtime)
             return 1;
         }
         UvicornApp.Running(Log, options.Host, options.Port);
-        if (runtime.Settings.StartMode == StartMode.LoadFirst)
+        if (runtime.StartMode == StartMode.LoadFirst)
         {
             await app.WaitForShutdownAsync();
             UvicornApp.Stopped(Log);

@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.Mvc.RazorPages;
 using MlxManager.Core.Downloads;
 using MlxManager.Core.Library;
 using MlxManager.Web.Accounts;
+using MlxManager.Web.Models;
 
 namespace MlxManager.Web.Pages.Models;
 

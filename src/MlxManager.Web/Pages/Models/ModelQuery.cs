@@ -45,6 +45,9 @@ public sealed record ModelQuery
 
     public bool FitsInMemory { get; init; }
 
+    /// <summary>Only models an engine installed on this machine can load ("Runs here").</summary>
+    public bool RunsHere { get; init; }
+
     /// <summary>Context the memory estimate is made for.</summary>
     public int Context { get; init; } = DefaultContext;
 
@@ -55,7 +58,7 @@ public sealed record ModelQuery
 
     /// <summary>True when a filter needs detected characteristics (so undetected results cannot be judged yet).</summary>
     public bool FiltersOnCharacteristics =>
-        !string.IsNullOrWhiteSpace(Architecture) || Bits is not null || Vision || Tools || Thinking || MinContext is not null || FitsInMemory;
+        !string.IsNullOrWhiteSpace(Architecture) || Bits is not null || Vision || Tools || Thinking || MinContext is not null || FitsInMemory || RunsHere;
 
     public bool HasFilters => FiltersOnCharacteristics || MaxSizeGb is not null;
 
@@ -85,6 +88,7 @@ public sealed record ModelQuery
             MinContext = Number("minctx"),
             MaxSizeGb = Number("maxsize"),
             FitsInMemory = Flag("fits"),
+            RunsHere = Flag("runs"),
             Context = Number("ctx") is { } ctx && ctx <= 10_000_000 ? ctx : DefaultContext,
             Pages = Math.Clamp(Number("pages") ?? 1, 1, 20),
         };
@@ -113,6 +117,7 @@ public sealed record ModelQuery
         Add(builder, "minctx", MinContext);
         Add(builder, "maxsize", MaxSizeGb);
         AddFlag(builder, "fits", FitsInMemory);
+        AddFlag(builder, "runs", RunsHere);
         if (Context != DefaultContext)
         {
             builder.Add("ctx", Context.ToString(CultureInfo.InvariantCulture));

@@ -1,12 +1,12 @@
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.Filters;
-using Microsoft.EntityFrameworkCore;
+using MlxManager.Core.Engines.Compatibility;
 using MlxManager.Core.Profiles;
 
 namespace MlxManager.Web.Pages.Profiles;
 
 /// <summary>PRO-01: change a profile. A running server keeps what it was started with until it is restarted.</summary>
-public sealed class EditModel(ProfileFormServices services) : ProfileFormPage(services)
+public sealed class EditModel(ProfileEditor editor) : ProfileFormPage(editor)
 {
     public string OriginalName { get; private set; } = "";
 
@@ -18,7 +18,7 @@ public sealed class EditModel(ProfileFormServices services) : ProfileFormPage(se
 
     public async Task<IActionResult> OnGetAsync(int id, CancellationToken cancellationToken)
     {
-        var profile = await Db.Profiles.AsNoTracking().FirstOrDefaultAsync(p => p.Id == id, cancellationToken);
+        var profile = await Editor.FindAsync(id, forUpdate: false, cancellationToken);
         if (profile is null)
         {
             return NotFound();
@@ -27,12 +27,19 @@ public sealed class EditModel(ProfileFormServices services) : ProfileFormPage(se
         OriginalName = profile.Name;
         await PrepareAsync(profile, cancellationToken);
         Input = ProfileInput.From(profile, ModelOptions.Select(o => o.Reference));
+        // A profile the lists say its engine cannot load was saved with "Try anyway": keep it ticked.
+        Input.TryAnyway = Review.EngineFit is { Verdict: EngineFitVerdict.Cannot };
+        if (Input.TryAnyway)
+        {
+            await PrepareAsync(profile, cancellationToken);
+        }
+
         return Page();
     }
 
     public async Task<IActionResult> OnPostAsync(int id, CancellationToken cancellationToken)
     {
-        var profile = await Db.Profiles.FirstOrDefaultAsync(p => p.Id == id, cancellationToken);
+        var profile = await Editor.FindAsync(id, forUpdate: true, cancellationToken);
         if (profile is null)
         {
             return NotFound();

@@ -4,11 +4,11 @@ using MlxManager.Core.Profiles;
 namespace MlxManager.Web.Pages.Profiles;
 
 /// <summary>PRO-01: a new profile; <c>?model=</c> (from the Models page) prefills the model, engine, name and max tokens.</summary>
-public sealed class NewModel(ProfileFormServices services) : ProfileFormPage(services)
+public sealed class NewModel(ProfileEditor editor) : ProfileFormPage(editor)
 {
     public async Task OnGetAsync(string? model, CancellationToken cancellationToken)
     {
-        var profile = await NewProfileAsync(model, cancellationToken);
+        var profile = await Editor.NewProfileAsync(model, cancellationToken);
         await PrepareAsync(profile, cancellationToken);
         Input = ProfileInput.From(profile, ModelOptions.Select(o => o.Reference));
         if (profile.ModelRef.Length == 0)

@@ -20,6 +20,9 @@ public sealed class ProfileInput
 
     public string? Engine { get; set; }
 
+    /// <summary>Save with an engine the architecture lists say cannot load the model (custom code, a newer engine). Not stored.</summary>
+    public bool TryAnyway { get; set; }
+
     public string? Host { get; set; } = Profile.DefaultHost;
 
     [Display(Name = "Port")]

@@ -30,7 +30,7 @@ public sealed class EngineProcess : IDisposable
     /// <summary>Starts <paramref name="flavour"/> with <paramref name="args"/>; <c>--port</c> (and <c>--host 127.0.0.1</c>)
     /// are appended unless <paramref name="addPort"/> is false. Inherited EMULATOR_* variables are cleared first.</summary>
     public static EngineProcess Start(Flavour flavour, IEnumerable<string> args, IReadOnlyDictionary<string, string>? environment = null,
-        bool addPort = true, LauncherKind launcher = LauncherKind.Exec, string? workingDirectory = null)
+        bool addPort = true, LauncherKind launcher = LauncherKind.Exec, string? workingDirectory = null, bool launchSubcommand = true)
     {
         var port = FreePort();
         var start = new ProcessStartInfo(EngineLaunchers.Path(flavour, launcher))
@@ -41,7 +41,7 @@ public sealed class EngineProcess : IDisposable
             UseShellExecute = false,
             WorkingDirectory = workingDirectory ?? Path.GetTempPath(),
         };
-        if (flavour == Flavour.OpenAiServer) start.ArgumentList.Add("launch");
+        if (flavour == Flavour.OpenAiServer && launchSubcommand) start.ArgumentList.Add("launch");
         foreach (var arg in args) start.ArgumentList.Add(arg);
         if (addPort)
         {
@@ -79,6 +79,21 @@ public sealed class EngineProcess : IDisposable
     }
 
     /// <summary>Waits until <paramref name="condition"/> holds, checking every 50 ms.</summary>
+    /// <summary>True when a TCP connection to 127.0.0.1:<paramref name="port"/> is accepted (false when refused).</summary>
+    public static async Task<bool> AcceptsConnectionAsync(int port)
+    {
+        using var client = new System.Net.Sockets.TcpClient();
+        try
+        {
+            await client.ConnectAsync(System.Net.IPAddress.Loopback, port);
+            return true;
+        }
+        catch (System.Net.Sockets.SocketException)
+        {
+            return false;
+        }
+    }
+
     public static async Task<bool> EventuallyAsync(Func<bool> condition, TimeSpan timeout)
     {
         var clock = Stopwatch.StartNew();

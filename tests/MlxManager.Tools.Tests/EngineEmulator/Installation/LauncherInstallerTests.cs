@@ -27,6 +27,28 @@ public sealed class LauncherInstallerTests : IDisposable
     }
 
     [Fact]
+    public void Install_IntoABinFolder_WritesThePackagesMetadataAsPipDoes()
+    {
+        var bin = Path.Combine(folder, "venv", "bin");
+
+        LauncherInstaller.Install(bin);
+
+        var sitePackages = Path.Combine(folder, "venv", "lib", "python3.12", "site-packages");
+        File.ReadAllText(Path.Combine(sitePackages, $"mlx_lm-{MlxManager.EngineEmulator.Server.EngineRuntime.MlxLmVersion}.dist-info", "METADATA"))
+            .ShouldContain($"Name: mlx-lm\nVersion: {MlxManager.EngineEmulator.Server.EngineRuntime.MlxLmVersion}\n");
+        Directory.GetDirectories(sitePackages).Select(Path.GetFileName).ShouldBe(
+            ["mlx_lm-0.28.4.dist-info", "mlx_openai_server-1.5.2.dist-info", "mlx_vlm-0.3.9.dist-info"], ignoreOrder: true);
+    }
+
+    [Fact]
+    public void Install_IntoAnyOtherFolder_WritesOnlyTheLaunchers()
+    {
+        LauncherInstaller.Install(folder);
+
+        Directory.GetFileSystemEntries(folder).Length.ShouldBe(3);
+    }
+
+    [Fact]
     public void Install_Wrapper_RunsTheEmulatorAsAChildAndForwardsSignals()
     {
         var written = LauncherInstaller.Install(folder, LauncherKind.Wrapper);

@@ -1,7 +1,7 @@
 using Microsoft.Extensions.Caching.Memory;
 using MlxManager.Core.Hub;
 
-namespace MlxManager.Web.Pages.Models;
+namespace MlxManager.Web.Models;
 
 /// <summary>
 /// Recent Hub search pages, kept a few minutes so that polling the list while detection runs, "load more" and the

@@ -3,11 +3,14 @@ using MlxManager.Core.Data;
 using MlxManager.Core.Discovery;
 using MlxManager.Core.Discovery.Jobs;
 using MlxManager.Core.Downloads;
+using MlxManager.Core.Engines;
+using MlxManager.Core.Engines.Compatibility;
 using MlxManager.Core.Hub;
 using MlxManager.Core.Library;
 using MlxManager.Core.Platform;
+using MlxManager.Web.Pages.Models;
 
-namespace MlxManager.Web.Pages.Models;
+namespace MlxManager.Web.Models;
 
 /// <summary>One tile of the Models page: what the Hub or the library says, plus detection and the memory verdict.</summary>
 /// <param name="Detection">Null when no commit is known (nothing to detect).</param>
@@ -36,6 +39,12 @@ public sealed record ModelTile(
 
     public bool IsDetecting => Detection?.IsPending == true;
 
+    /// <summary>Which engines can load the model (from its detected model_type); "not detected yet" until then.</summary>
+    public CompatibilityReport Engines { get; init; } = EngineCompatibility.Shipped.Check(null);
+
+    /// <summary>An engine installed on this machine can load the model.</summary>
+    public bool RunsHere { get; init; }
+
     /// <summary>A stable, id-safe key for element ids.</summary>
     public string Slug { get; } = string.Concat(RepoId.Select(c => char.IsAsciiLetterOrDigit(c) ? char.ToLowerInvariant(c) : '-'));
 }
@@ -55,6 +64,7 @@ public sealed record ModelsView(
     LibrarySnapshot? Library,
     SystemMemory Memory,
     bool IsAdmin,
+    IReadOnlySet<string> InstalledEngines,
     DateTimeOffset Now,
     string? Notice = null,
     bool NoticeIsError = false,
@@ -71,7 +81,7 @@ public sealed record ModelsView(
 /// <summary>
 /// Builds the Models page's list for a <see cref="ModelQuery"/>: Hub search (cached pages) or the local library,
 /// detection statuses for all tiles in one query (queuing what is missing), profile counts in one query, filters,
-/// memory verdicts. Scoped.
+/// memory verdicts, which engines can load each model. Scoped.
 /// </summary>
 public sealed partial class ModelCatalog(
     ModelLibrary library,
@@ -81,6 +91,8 @@ public sealed partial class ModelCatalog(
     ModelSettingsStore settings,
     ISystemMemoryProbe memoryProbe,
     DownloadBoard downloads,
+    EngineCompatibility compatibility,
+    InstalledEngines installedEngines,
     AppDbContext db,
     TimeProvider time,
     ILogger<ModelCatalog> logger)
@@ -96,6 +108,7 @@ public sealed partial class ModelCatalog(
         var endpoint = connection.Endpoint.ToString().TrimEnd('/');
         var snapshot = library.GetModels();
         var profiles = await ProfileCountsAsync(cancellationToken);
+        var installed = installedEngines.Keys();
 
         // A model with an open download shows as its download tile only (above the results), on both tabs. The board
         // is read again whenever a download changes, so its current state is fresh enough and costs nothing here.
@@ -107,13 +120,13 @@ public sealed partial class ModelCatalog(
             var requests = models.Where(m => m.SnapshotPath is not null).Select(m => new DetectionRequest(m.RepoId, LocalCommit(m), DetectionSourceKind.Local, m.SnapshotPath)).ToList();
             var statuses = await detections.EnsureAsync(requests, cancellationToken);
             // The memory estimate (a few formatted strings) is worked out for every model only when a filter needs it.
-            var tiles = models.Select(m => LocalTile(m, m.SnapshotPath is null ? null : statuses.GetValueOrDefault(ModelDetections.Key(m.RepoId, LocalCommit(m))), profiles, query, memory, query.FitsInMemory)).ToList();
+            var tiles = models.Select(m => WithEngines(installed, LocalTile(m, m.SnapshotPath is null ? null : statuses.GetValueOrDefault(ModelDetections.Key(m.RepoId, LocalCommit(m))), profiles, query, memory, query.FitsInMemory))).ToList();
             var matching = tiles.Where(t => Keep(t, query)).ToList();
             // Filters see every model; the page renders a store-sized slice, so 500 cached models cost what 48 do.
             var shown = matching.Take(LocalPageSize * query.Pages)
                 .Select(t => t.Memory is null ? t with { Memory = Estimate(t.Characteristics, t.SizeBytes, query, memory) } : t)
                 .ToList();
-            return new ModelsView(query, shown, tiles.Count - matching.Count, null, null, endpoint, shown.Count < matching.Count, snapshot, memory, isAdmin, now,
+            return new ModelsView(query, shown, tiles.Count - matching.Count, null, null, endpoint, shown.Count < matching.Count, snapshot, memory, isAdmin, installed, now,
                 Matching: matching.Count, PendingMatching: matching.Count(t => t.IsDetecting));
         }
 
@@ -127,7 +140,7 @@ public sealed partial class ModelCatalog(
         catch (HubException exception)
         {
             LogSearchFailed(logger, exception.Kind, exception.Message);
-            return new ModelsView(query, [], 0, exception.Message, exception.Kind, endpoint, false, snapshot, memory, isAdmin, now);
+            return new ModelsView(query, [], 0, exception.Message, exception.Kind, endpoint, false, snapshot, memory, isAdmin, installed, now);
         }
 
         var results = pages.SelectMany(p => p.Models).DistinctBy(m => m.Id, StringComparer.Ordinal).Where(m => !downloading.Contains(m.Id)).ToList();
@@ -136,14 +149,20 @@ public sealed partial class ModelCatalog(
             .ToList();
         var hubStatuses = await detections.EnsureAsync(hubRequests, cancellationToken);
         var localById = snapshot.Models.Where(m => m.Kind == LibrarySourceKind.HubCache).GroupBy(m => m.RepoId, StringComparer.Ordinal).ToDictionary(g => g.Key, g => g.First(), StringComparer.Ordinal);
-        var hubTiles = results.Select(m => HubTile(m, m.Sha is null ? null : hubStatuses.GetValueOrDefault(ModelDetections.Key(m.Id, m.Sha)), localById.GetValueOrDefault(m.Id), profiles, query, memory)).ToList();
+        var hubTiles = results.Select(m => WithEngines(installed, HubTile(m, m.Sha is null ? null : hubStatuses.GetValueOrDefault(ModelDetections.Key(m.Id, m.Sha)), localById.GetValueOrDefault(m.Id), profiles, query, memory))).ToList();
         var kept = hubTiles.Where(t => Keep(t, query)).ToList();
-        return new ModelsView(query, kept, hubTiles.Count - kept.Count, null, null, endpoint, pages[^1].Next is not null, snapshot, memory, isAdmin, now);
+        return new ModelsView(query, kept, hubTiles.Count - kept.Count, null, null, endpoint, pages[^1].Next is not null, snapshot, memory, isAdmin, installed, now);
     }
 
     /// <summary>The detection key of a local model: its commit, or a fingerprint of a plain folder.</summary>
     public static string LocalCommit(LocalModel model) =>
         model.Revision ?? $"folder-{model.LastModified.UtcTicks:x}-{model.SnapshotBytes:x}";
+
+    private ModelTile WithEngines(IReadOnlySet<string> installed, ModelTile tile)
+    {
+        var report = compatibility.Check(tile.Characteristics);
+        return tile with { Engines = report, RunsHere = report.Loading.Any(e => installed.Contains(e.EngineKey)) };
+    }
 
     private static bool Matches(string? search, string repoId) =>
         string.IsNullOrWhiteSpace(search)
@@ -266,6 +285,11 @@ public sealed partial class ModelCatalog(
         if ((query.Vision && model.Vision?.Value != true)
             || (query.Tools && model.Tools.Supported != true)
             || (query.Thinking && model.Thinking.Supported != true))
+        {
+            return false;
+        }
+
+        if (query.RunsHere && !tile.RunsHere)
         {
             return false;
         }
