@@ -407,8 +407,9 @@ public sealed class DownloadQueueTests
         using var member = await host.SignInAsync("member@example.com", admin: false);
         using var admin = await host.SignInAsync();
 
-        (await member.HtmxPostAsync("/downloads", "/models", new Dictionary<string, string> { ["repoId"] = Sharded })).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
-        (await admin.HtmxPostAsync("/downloads", "/models", new Dictionary<string, string> { ["repoId"] = Sharded }, withToken: false)).StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        await DownloadsHost.PressDownloadAsync(member, Sharded); // refused: no record below
+        (await admin.HtmxPostAsync("/models?handler=Download&repoId=" + Uri.EscapeDataString(Sharded), "/models", withToken: false)).StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await member.HtmxPostAsync("/downloads/1/pause", "/models")).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
         (await host.RecordCountAsync(Sharded)).ShouldBe(0);
         var tiles = await member.GetHtmlAsync("/downloads/tiles");
         tiles.ShouldNotContain("data-testid=\"download-tile\"");

@@ -99,10 +99,10 @@ public sealed class DownloadsHost : IAsyncDisposable
     public static Task<HttpResponseMessage> PressDownloadAsync(AppClient client, string repoId) =>
         client.HtmxPostAsync("/models?handler=Download&repoId=" + Uri.EscapeDataString(repoId), "/models?tab=local");
 
-    /// <summary>Starts (or joins) a download through the browser endpoint; returns the record.</summary>
+    /// <summary>Starts (or joins) a download as the Models page's Download button does; returns the record.</summary>
     public async Task<Download> StartAsync(AppClient client, string repoId)
     {
-        var response = await client.HtmxPostAsync("/downloads", "/models?tab=local", new Dictionary<string, string> { ["repoId"] = repoId });
+        var response = await PressDownloadAsync(client, repoId);
         response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
         return await RecordOfAsync(repoId);
     }
