@@ -5,7 +5,10 @@ public sealed class DownloadOptions
 {
     public const string SectionName = "MlxManager:Downloads";
 
-    /// <summary>Models downloading at once; the others wait in the queue, in the order they were asked for.</summary>
+    /// <summary>
+    /// Models downloading at once: the worker count of the Hangfire server of the downloads queue. The others wait in
+    /// that queue, in the order they were asked for. Read at start-up.
+    /// </summary>
     public int MaxConcurrent { get; set; } = 2;
 
     /// <summary>Files of one model transferred at once.</summary>

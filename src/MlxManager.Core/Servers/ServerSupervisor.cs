@@ -269,6 +269,12 @@ public sealed partial class ServerSupervisor : IHostedService, IServerDirectory,
     /// <summary>Leaves servers running for the next manager (default) or stops them (<see cref="ServerOptions.StopServersOnExit"/>).</summary>
     async Task IHostedService.StopAsync(CancellationToken cancellationToken)
     {
+        // A host stopped twice at once (WebApplicationFactory's stop and Program's Run) may dispose this after the first stop.
+        if (Volatile.Read(ref _disposed) == 1)
+        {
+            return;
+        }
+
         await _shutdown.CancelAsync().ConfigureAwait(false);
         await _autoStart.WaitAsync(cancellationToken).ConfigureAwait(false);
         List<SupervisedRun> runs;

@@ -2,6 +2,9 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Hangfire;
+using Hangfire.States;
+using Hangfire.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -100,8 +103,7 @@ public sealed class DownloadQueueTests
         await host.WaitForAsync(b.Id, d => d.State == DownloadState.Downloading && d.CompletedBytes > 0);
         var waiting = await host.RecordAsync(c.Id);
         waiting.State.ShouldBe(DownloadState.Queued);
-        waiting.Dispatched.ShouldBeFalse();
-        waiting.JobId.ShouldBeNull("no job until a slot frees");
+        host.JobStateOf(waiting.JobId.ShouldNotBeNull()).ShouldBe(EnqueuedState.StateName, "its job waits for a free download worker");
         var tiles = WebUtility.HtmlDecode(await admin.GetHtmlAsync("/downloads/tiles"));
         tiles.ShouldContain("Queued · #1 in line");
         tiles.ShouldContain("2 downloading · 1 waiting");
@@ -117,6 +119,32 @@ public sealed class DownloadQueueTests
         var firstFinished = started.Where(r => r.Sequence < thirdFirst.Sequence).ToList();
         firstFinished.ShouldNotBeEmpty("the third started only after another had finished");
         host.ShouldBeCompleteInTheCache(FixtureCatalog.Phi8Bit.RepoId);
+    }
+
+    [Fact]
+    public async Task OneDownloadWorker_RunsTheQueueInTheOrderAsked_AsTheTilesSay()
+    {
+        await using var host = await DownloadsHost.StartAsync(app => app.Settings["MlxManager:Downloads:MaxConcurrent"] = "1");
+        using var admin = await host.SignInAsync();
+        host.Hub.Faults.Throttle(1_500_000);
+        var first = await host.StartAsync(admin, Sharded);
+        await host.WaitForAsync(first.Id, d => d.State == DownloadState.Downloading && d.CompletedBytes > 0);
+        var second = await host.StartAsync(admin, FixtureCatalog.Phi8Bit.RepoId);
+        var third = await host.StartAsync(admin, FixtureCatalog.LlamaTools.RepoId);
+
+        var tiles = WebUtility.HtmlDecode(await admin.GetHtmlAsync("/downloads/tiles"));
+        tiles.IndexOf("Queued · #1 in line", StringComparison.Ordinal).ShouldBeLessThan(tiles.IndexOf("Queued · #2 in line", StringComparison.Ordinal));
+        tiles.IndexOf(FixtureCatalog.Phi8Bit.RepoId, StringComparison.Ordinal).ShouldBeLessThan(tiles.IndexOf(FixtureCatalog.LlamaTools.RepoId, StringComparison.Ordinal));
+
+        host.Hub.Faults.Reset();
+        var done = new List<Download>();
+        foreach (var id in new[] { first.Id, second.Id, third.Id })
+        {
+            done.Add(await host.WaitForStateAsync(id, DownloadState.Completed));
+        }
+
+        done[1].StartedAtUtc.ShouldNotBeNull().ShouldBeGreaterThanOrEqualTo(done[0].FinishedAtUtc.ShouldNotBeNull(), "one at a time");
+        done[2].StartedAtUtc.ShouldNotBeNull().ShouldBeGreaterThanOrEqualTo(done[1].FinishedAtUtc.ShouldNotBeNull(), "Hangfire's queue is first in, first out");
     }
 
     [Fact]
@@ -177,7 +205,7 @@ public sealed class DownloadQueueTests
     }
 
     [Fact]
-    public async Task Cancel_OfAQueuedDownload_HappensAtOnceWithoutAJob()
+    public async Task Cancel_OfAQueuedDownload_HappensAtOnce_AndItsJobLeavesTheQueue()
     {
         await using var host = await DownloadsHost.StartAsync(app => app.Settings["MlxManager:Downloads:MaxConcurrent"] = "1");
         using var admin = await host.SignInAsync();
@@ -190,7 +218,7 @@ public sealed class DownloadQueueTests
 
         var cancelled = await host.RecordAsync(second.Id);
         cancelled.State.ShouldBe(DownloadState.Cancelled);
-        cancelled.JobId.ShouldBeNull();
+        host.JobStateOf(cancelled.JobId.ShouldNotBeNull()).ShouldBe(DeletedState.StateName, "the job never takes a download worker");
         (await admin.HtmxPostAsync($"/downloads/{second.Id}/dismiss", "/models")).StatusCode.ShouldBe(HttpStatusCode.OK);
         (await admin.GetHtmlAsync("/downloads/tiles")).ShouldNotContain($"data-repo=\"{FixtureCatalog.Phi8Bit.RepoId}\"");
         host.Hub.Faults.Reset();
@@ -332,6 +360,31 @@ public sealed class DownloadQueueTests
     }
 
     [Fact]
+    public async Task Recovery_RequeuesTheJobOfAnOpenDownloadWhoseJobHasEnded()
+    {
+        await using var host = await DownloadsHost.StartAsync();
+        using var admin = await host.SignInAsync();
+        var record = await host.StartAsync(admin, FixtureCatalog.LlamaTools.RepoId);
+        var done = await host.WaitForStateAsync(record.Id, DownloadState.Completed);
+        using (var connection = host.App.Services.GetRequiredService<JobStorage>().GetConnection())
+        {
+            connection.GetRecurringJobs().ShouldContain(j => j.Id == DownloadRecovery.RecurringJobId);
+        }
+
+        // The record says "queued" while its job has finished (what a crash between two writes can leave).
+        await host.App.WithScopeAsync(services => services.GetRequiredService<AppDbContext>().Downloads.Where(d => d.Id == record.Id)
+            .ExecuteUpdateAsync(s => s.SetProperty(d => d.State, DownloadState.Queued).SetProperty(d => d.FinishedAtUtc, (DateTime?)null)));
+        await using (var scope = host.App.Services.CreateAsyncScope())
+        {
+            await scope.ServiceProvider.GetRequiredService<DownloadRecovery>().RunAsync(CancellationToken.None);
+        }
+
+        var again = await host.WaitForAsync(record.Id, d => d.State == DownloadState.Completed && d.Runs == 2, because: "the recovery ran its job again");
+        again.JobId.ShouldBe(done.JobId);
+        host.JobsOf(record.Id).ShouldBe([done.JobId!]);
+    }
+
+    [Fact]
     public async Task RecordLeasedByAnotherLiveProcess_IsLeftAlone_UntilTheLeaseExpires()
     {
         await using var host = await DownloadsHost.StartAsync();
@@ -343,7 +396,6 @@ public sealed class DownloadQueueTests
         {
             RepoId = FixtureCatalog.LlamaTools.RepoId,
             State = DownloadState.Queued,
-            Dispatched = true,
             LeaseOwner = foreign,
             LeaseExpiresAtUtc = now.AddMinutes(5),
             CreatedAtUtc = now,

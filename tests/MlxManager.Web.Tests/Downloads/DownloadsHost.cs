@@ -170,6 +170,13 @@ public sealed class DownloadsHost : IAsyncDisposable
         return ids.Distinct().ToList();
     }
 
+    /// <summary>The current Hangfire state of job <paramref name="jobId"/>.</summary>
+    public string? JobStateOf(string jobId)
+    {
+        using var connection = App.Services.GetRequiredService<JobStorage>().GetConnection();
+        return connection.GetJobData(jobId)?.State;
+    }
+
     public HfCacheRepo Cache(string repoId) => new(HubCache, repoId);
 
     /// <summary>Partial files now in the repo's blobs folder: ETag → length.</summary>
