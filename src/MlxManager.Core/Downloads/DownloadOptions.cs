@@ -15,13 +15,14 @@ public sealed class DownloadOptions
     public int ParallelFiles { get; set; } = 4;
 
     /// <summary>
-    /// Failed attempts in a row (429, 5xx, cut connections, timeouts, bad checksums) allowed for one file before the
-    /// download fails with the reason. An attempt that received bytes resets the count: a flaky line that keeps
-    /// moving forward never gives up.
+    /// Transfers of one file broken after their headers (cut connections, stalls, bad checksums, a refused signed
+    /// link) resumed in a row before the download fails with the reason. An attempt that received bytes resets the
+    /// count: a flaky line that keeps moving forward never gives up. Requests themselves (429, 5xx, timeouts) are
+    /// retried by the Hub client only (<c>MlxManager:Hub:MaxAttempts</c>).
     /// </summary>
     public int MaxRetries { get; set; } = 6;
 
-    /// <summary>Back-off before the first retry; doubled after each failure, with jitter (50–100 % of the value).</summary>
+    /// <summary>Back-off before the first resumption; doubled after each failure, with jitter (50–100 % of the value).</summary>
     public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Longest back-off between retries of one file.</summary>

@@ -239,7 +239,7 @@ public sealed class DownloadQueueTests
         var record = await host.StartAsync(admin, Sharded);
         var failed = await host.WaitForStateAsync(record.Id, DownloadState.Failed);
 
-        failed.Error.ShouldNotBeNull().ShouldContain("failed attempts in a row");
+        failed.Error.ShouldNotBeNull().ShouldContain("2 times in a row", customMessage: "the Hub client's attempts (MaxAttempts 2 here), not multiplied by the downloader's");
         failed.Error.ShouldContain("HTTP 503");
         File.Exists(partial).ShouldBeTrue("a failed download keeps its partial files for a retry");
         var tiles = await admin.GetHtmlAsync("/downloads/tiles");

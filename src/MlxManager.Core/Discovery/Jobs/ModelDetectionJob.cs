@@ -90,7 +90,8 @@ public sealed partial class ModelDetectionJob(AppDbContext db, HubClient hub, Mo
         var files = tree.Where(e => !e.IsDirectory).Select(e => new ModelFileEntry(e.Path, e.Size)).ToList();
 
         var texts = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var file in files.Where(f => ModelCharacteristicsDetector.IsMetadataFile(f.Path)))
+        // A metadata file bigger than the cap (by its size in the tree) is skipped: detection reports it as unavailable.
+        foreach (var file in files.Where(f => ModelCharacteristicsDetector.IsMetadataFile(f.Path) && (f.Size ?? 0) <= hub.MaxMetadataFileBytes))
         {
             texts[file.Path] = await hub.ReadTextAsync(repoId, file.Path, commit, cancellationToken).ConfigureAwait(false);
         }
