@@ -108,21 +108,25 @@ public static partial class JobsHosting
     /// This process holds the data-folder lock, so a job still fetched from a queue was being run by a process that
     /// has stopped (crash, kill). This storage has no heartbeat: without this such a job would wait
     /// <see cref="JobOptions.InvisibilityTimeout"/> (hours) before running again, and downloads must resume right after
-    /// a restart. Each one still "processing" goes back to its queue through Hangfire's own state change (no SQL into
-    /// the storage's tables); its stale queue entry is dropped by the worker that fetches it once it is visible again,
-    /// because the job is no longer in a state to run. A job a clean shutdown gave back is already enqueued.
+    /// a restart. Each one still "processing" (or fetched before it could be marked so) goes back to its queue through
+    /// Hangfire's own state change (no SQL into the storage's tables); its stale queue entry is dropped by the worker
+    /// that fetches it once it is visible again, when the job is no longer in a state to run. A job a clean shutdown
+    /// gave back is not fetched any more.
     /// </summary>
     private sealed partial class JobsOfPreviousRun(JobStorage storage, IBackgroundJobClient jobs, ILogger<JobsOfPreviousRun> logger) : IHostedService
     {
         public Task StartAsync(CancellationToken cancellationToken)
         {
             var monitoring = storage.GetMonitoringApi();
+            using var connection = storage.GetConnection();
             var requeued = 0;
             foreach (var queue in monitoring.Queues())
             {
                 foreach (var (jobId, _) in monitoring.FetchedJobs(queue.Name, 0, int.MaxValue))
                 {
-                    if (jobs.ChangeState(jobId, new EnqueuedState { Reason = "Left running by a previous run of the app" }, ProcessingState.StateName))
+                    var state = connection.GetJobData(jobId)?.State;
+                    if ((state == EnqueuedState.StateName || state == ProcessingState.StateName)
+                        && jobs.ChangeState(jobId, new EnqueuedState { Reason = "Left running by a previous run of the app" }, state))
                     {
                         requeued++;
                     }

@@ -353,7 +353,7 @@ public sealed class ModelDownloaderTests(DownloadHubFixture fixture) : IClassFix
         var progress = new DownloadProgress();
         using var cancel = new CancellationTokenSource();
         var running = rig.Downloader.DownloadAsync(plan, progress, cancel.Token);
-        await WaitUntilAsync(() => progress.ReceivedBytes > 1_000_000);
+        await Eventually.WaitUntilAsync(() => progress.ReceivedBytes > 1_000_000, Generous, "bytes arrive");
 
         var clock = Stopwatch.StartNew();
         await cancel.CancelAsync();
@@ -474,16 +474,6 @@ public sealed class ModelDownloaderTests(DownloadHubFixture fixture) : IClassFix
             var read = await source.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, count)));
             await target.WriteAsync(buffer.AsMemory(0, read));
             count -= read;
-        }
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + Generous;
-        while (!condition())
-        {
-            DateTime.UtcNow.ShouldBeLessThan(deadline, "condition not met in time");
-            await Task.Delay(20);
         }
     }
 

@@ -53,7 +53,7 @@ public sealed class DownloadQueueTests
         done.Runs.ShouldBe(1);
         done.LeaseOwner.ShouldBeNull();
         host.ShouldBeCompleteInTheCache(Sharded);
-        host.JobsOf(record.Id).ShouldBe([done.JobId!]);
+        (await host.SettledJobsOfAsync(record.Id, done.JobId!)).ShouldBe([done.JobId!]);
         var library = host.App.Services.GetRequiredService<ModelLibrary>().Find(Sharded).ShouldNotBeNull();
         library.Completeness.ShouldBe(ModelCompleteness.Complete, library.CompletenessReason);
         library.CompletenessReason.ShouldContain("files of commit", customMessage: "judged by the recorded file list");
@@ -79,7 +79,7 @@ public sealed class DownloadQueueTests
         (await host.RecordCountAsync(Sharded)).ShouldBe(1);
         host.Hub.Faults.Reset();
         var done = await host.WaitForStateAsync(first.Id, DownloadState.Completed);
-        host.JobsOf(first.Id).ShouldBe([done.JobId!]);
+        (await host.SettledJobsOfAsync(first.Id, done.JobId!)).ShouldBe([done.JobId!]);
         done.Runs.ShouldBe(1);
         foreach (var shard in DownloadsHost.Repos[Sharded].Files.Where(f => f.IsLfs))
         {
@@ -175,7 +175,7 @@ public sealed class DownloadQueueTests
 
         host.ShouldBeCompleteInTheCache(Sharded);
         done.JobId.ShouldBe(paused.JobId);
-        host.JobsOf(record.Id).ShouldBe([done.JobId!], "the download's one job was requeued, not duplicated");
+        (await host.SettledJobsOfAsync(record.Id, done.JobId!)).ShouldBe([done.JobId!], "the download's one job was requeued, not duplicated");
         done.Runs.ShouldBe(2);
     }
 
@@ -330,7 +330,7 @@ public sealed class DownloadQueueTests
 
         second.ShouldBeCompleteInTheCache(Sharded);
         done.JobId.ShouldBe(interrupted.JobId);
-        second.JobsOf(record.Id).ShouldBe([done.JobId!]);
+        (await second.SettledJobsOfAsync(record.Id, done.JobId!)).ShouldBe([done.JobId!]);
         (await second.RecordCountAsync(Sharded)).ShouldBe(1);
     }
 
@@ -381,7 +381,7 @@ public sealed class DownloadQueueTests
 
         var again = await host.WaitForAsync(record.Id, d => d.State == DownloadState.Completed && d.Runs == 2, because: "the recovery ran its job again");
         again.JobId.ShouldBe(done.JobId);
-        host.JobsOf(record.Id).ShouldBe([done.JobId!]);
+        (await host.SettledJobsOfAsync(record.Id, done.JobId!)).ShouldBe([done.JobId!]);
     }
 
     [Fact]

@@ -90,21 +90,8 @@ public sealed class KilledAppTests(ITestOutputHelper output)
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("access_token").GetString()!;
     }
 
-    private static async Task<JsonElement> PollAsync(HttpClient http, int id, Func<JsonElement, bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
-        while (true)
-        {
-            var download = await http.GetFromJsonAsync<JsonElement>($"/api/downloads/{id}");
-            if (condition(download))
-            {
-                return download;
-            }
-
-            DateTime.UtcNow.ShouldBeLessThan(deadline, $"download still {download}");
-            await Task.Delay(100);
-        }
-    }
+    private static Task<JsonElement> PollAsync(HttpClient http, int id, Func<JsonElement, bool> condition) =>
+        Eventually.ValueAsync(() => http.GetFromJsonAsync<JsonElement>($"/api/downloads/{id}"), condition, TimeSpan.FromSeconds(90), $"download {id} reaches the state");
 
     private static AppDbContext Database(string dataFolder) =>
         new(new DbContextOptionsBuilder<AppDbContext>().UseSqlite(SqliteDatabase.ConnectionString(Path.Combine(dataFolder, "app.db"))).Options);

@@ -29,10 +29,7 @@ public sealed class ModelsUiFixture : UiHostFixture
             HfCacheWriter.Write(cache, spec);
         }
 
-        App.Settings["MlxManager:HuggingFace:Endpoint"] = Hub.BaseUrl;
-        App.Settings["MlxManager:HuggingFace:HubCache"] = cache;
-        App.Settings["MlxManager:HuggingFace:TokenPath"] = Path.Combine(App.DataFolder.Path, "no-token-file");
-        App.Settings["MlxManager:HuggingFace:Offline"] = "false";
+        App.UseHuggingFace(Hub.BaseUrl, cache);
         await base.InitializeAsync();
     }
 
