@@ -171,8 +171,9 @@ internal static class DownloadsBench
             ["HF_HUB_CACHE"] = Path.Combine(folder, "hub"),
         };
         var environment = HfEnvironment.Resolve(name => variables.GetValueOrDefault(name), folder);
-        using var http = new HttpClient(HubClient.CreatePrimaryHandler()) { Timeout = Timeout.InfiniteTimeSpan };
-        var hub = new HubClient(http, new HubConnectionSource(environment));
+        var hubOptions = new HubClientOptions();
+        using var http = new HttpClient(HubResilience.CreateHandler(hubOptions)) { Timeout = Timeout.InfiniteTimeSpan };
+        var hub = new HubClient(http, new HubConnectionSource(environment), hubOptions);
         var options = new DownloadOptions { ParallelFiles = parallel, BufferBytes = bufferBytes };
         var downloader = new ModelDownloader(hub, environment, new VolumeDiskSpace(), new FileRepoManifestStore(Path.Combine(folder, "manifests")), Options.Create(options));
 

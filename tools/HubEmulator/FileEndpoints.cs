@@ -113,6 +113,12 @@ internal static partial class FileEndpoints
         var response = context.Response;
         response.Headers.AcceptRanges = "bytes";
         var range = ByteRange.Parse(context.Request.Headers.Range, file.Size);
+        if (site.Faults.Current.IgnoreRange && range.Partial)
+        {
+            range = new ByteRange(0, file.Size, false, false);
+            HubSite.Record(context).Fault = "ignore-range";
+        }
+
         if (range.Unsatisfiable)
         {
             response.StatusCode = StatusCodes.Status416RangeNotSatisfiable;

@@ -22,6 +22,9 @@ public sealed record FaultSettings
     /// <summary>Delays before the first byte (the status line) of matching responses.</summary>
     public IReadOnlyList<FirstByteDelay> Delays { get; init; } = [];
 
+    /// <summary>Answer ranged file requests with the whole file (200), as some servers and proxies do.</summary>
+    public bool IgnoreRange { get; init; }
+
     /// <summary>No faults at all.</summary>
     public static FaultSettings None { get; } = new();
 }
@@ -113,6 +116,9 @@ public sealed class HubFaults
     /// <summary>Delays the first byte of matching responses.</summary>
     public void DelayFirstByte(TimeSpan delay, string? pathPrefix = null, int? count = null) =>
         Update(c => c with { Delays = [.. c.Delays, new FirstByteDelay { Milliseconds = (int)delay.TotalMilliseconds, PathPrefix = pathPrefix, Count = count }] });
+
+    /// <summary>Serves whole files (200) to ranged requests while <paramref name="ignore"/> is true.</summary>
+    public void IgnoreRange(bool ignore = true) => Update(c => c with { IgnoreRange = ignore });
 
     void Update(Func<FaultSettings, FaultSettings> change)
     {

@@ -65,9 +65,6 @@ public sealed class Download
     /// <summary>A failed or cancelled download the user put away; it no longer shows as a tile.</summary>
     public bool Dismissed { get; set; }
 
-    /// <summary>True while a job run is assigned (enqueued or running); counts against <see cref="DownloadOptions.MaxConcurrent"/>.</summary>
-    public bool Dispatched { get; set; }
-
     /// <summary>The Hangfire job that runs this download (one per record, requeued on resume and retry).</summary>
     public string? JobId { get; set; }
 

@@ -4,6 +4,7 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 using MlxManager.Core.Data;
 
 namespace MlxManager.Core.Downloads;
@@ -21,6 +22,7 @@ public sealed partial class DownloadBoard : BackgroundService
     private static readonly TimeSpan IdlePoll = TimeSpan.FromSeconds(15);
 
     private readonly IServiceScopeFactory _scopes;
+    private readonly int _maxConcurrent;
     private readonly TimeProvider _time;
     private readonly ILogger _logger;
     private readonly Lock _gate = new();
@@ -30,9 +32,10 @@ public sealed partial class DownloadBoard : BackgroundService
     private DownloadBoardState _current = DownloadBoardState.Empty;
     private bool _loaded;
 
-    public DownloadBoard(IServiceScopeFactory scopes, TimeProvider timeProvider, ILogger<DownloadBoard> logger)
+    public DownloadBoard(IServiceScopeFactory scopes, IOptions<DownloadOptions> options, TimeProvider timeProvider, ILogger<DownloadBoard> logger)
     {
         _scopes = scopes;
+        _maxConcurrent = Math.Max(1, options.Value.MaxConcurrent);
         _time = timeProvider;
         _logger = logger;
     }
@@ -199,30 +202,36 @@ public sealed partial class DownloadBoard : BackgroundService
             .Select(g => new { Count = g.Count(), Last = g.Max(d => d.FinishedAtUtc) })
             .FirstOrDefaultAsync(cancellationToken).ConfigureAwait(false);
         var stamp = finished is null ? "0" : $"{finished.Count}:{finished.Last?.Ticks}";
-        return (Order(open), stamp);
+        return (Order(open, _maxConcurrent), stamp);
     }
 
-    /// <summary>Running first, then the queue in its order, then paused, then failed and cancelled (newest first).</summary>
-    internal static IReadOnlyList<DownloadView> Order(IEnumerable<Download> open)
+    /// <summary>
+    /// Running first, then the queue in its order, then paused, then failed and cancelled (newest first). The queue's
+    /// order is the order the downloads were queued in, which is the order of their jobs in Hangfire's queue (FIFO):
+    /// the first ones a free download worker takes are "starting", the others have their place in line.
+    /// </summary>
+    internal static IReadOnlyList<DownloadView> Order(IEnumerable<Download> open, int maxConcurrent)
     {
         var list = open.ToList();
-        var waiting = list.Where(d => d.State == DownloadState.Queued && !d.Dispatched)
+        var free = maxConcurrent - list.Count(d => d.State is DownloadState.Downloading or DownloadState.Verifying);
+        var queued = list.Where(d => d.State == DownloadState.Queued)
             .OrderBy(d => d.QueuedAtUtc).ThenBy(d => d.Id)
-            .Select((d, index) => (d.Id, Position: index + 1))
+            .Select((d, index) => (d.Id, Position: index + 1 - Math.Max(0, free)))
             .ToDictionary(p => p.Id, p => p.Position);
         static int Rank(Download d) => d.State switch
         {
             DownloadState.Downloading or DownloadState.Verifying => 0,
-            DownloadState.Queued when d.Dispatched => 1,
-            DownloadState.Queued => 2,
-            DownloadState.Paused => 3,
-            _ => 4,
+            DownloadState.Queued => 1,
+            DownloadState.Paused => 2,
+            _ => 3,
         };
         return list
             .OrderBy(Rank)
-            .ThenBy(d => Rank(d) == 4 ? -(d.FinishedAtUtc ?? d.UpdatedAtUtc).Ticks : d.QueuedAtUtc.Ticks)
+            .ThenBy(d => Rank(d) == 3 ? -(d.FinishedAtUtc ?? d.UpdatedAtUtc).Ticks : d.QueuedAtUtc.Ticks)
             .ThenBy(d => d.Id)
-            .Select(d => DownloadView.From(d, waiting.TryGetValue(d.Id, out var position) ? position : null))
+            .Select(d => queued.TryGetValue(d.Id, out var position)
+                ? DownloadView.From(d, position > 0 ? position : null, starting: position <= 0)
+                : DownloadView.From(d, null))
             .ToList();
     }
 

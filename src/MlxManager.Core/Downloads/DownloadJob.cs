@@ -10,27 +10,31 @@ using MlxManager.Core.Hub;
 namespace MlxManager.Core.Downloads;
 
 /// <summary>
-/// The Hangfire job of one <see cref="Download"/> record: runs with no page open and again after a restart (the job
-/// storage hands a job left mid-run to the next process). One run per repository at a time, whatever the job
-/// storage does (a job outliving its invisibility timeout is handed out twice): the run takes the in-process
-/// repository lock (<see cref="DownloadRuns"/>) and the record's lease (<see cref="DownloadLease"/>), renewed at
-/// every progress write; a run that gets neither leaves at once. Progress goes to the record a few times a second
-/// and to the <see cref="DownloadBoard"/>; pause and cancel requests are read back at the same moments.
+/// The Hangfire job of one <see cref="Download"/> record, on the <see cref="HangfireQueue"/> queue (whose server has
+/// <see cref="DownloadOptions.MaxConcurrent"/> workers): runs with no page open and again after a restart (a job left
+/// mid-run is requeued at the next start). One run per repository at a time, whatever the job storage does (a job
+/// outliving its invisibility timeout is handed out twice): the run takes the in-process repository lock
+/// (<see cref="DownloadRuns"/>) and the record's lease (<see cref="DownloadLease"/>), renewed at every progress write;
+/// a run that gets neither leaves at once. Progress goes to the record a few times a second and to the
+/// <see cref="DownloadBoard"/>; pause and cancel requests are read back at the same moments.
 /// </summary>
 public sealed partial class DownloadJob(
     IServiceScopeFactory scopes,
     ModelDownloader downloader,
-    DownloadQueue queue,
     DownloadRuns runs,
     DownloadBoard board,
     IOptions<DownloadOptions> options,
     TimeProvider time,
     ILogger<DownloadJob> logger)
 {
+    /// <summary>The Hangfire queue of download jobs, served by a server of its own.</summary>
+    public const string HangfireQueue = "downloads";
+
     private readonly DownloadOptions _options = options.Value;
 
     /// <summary>Runs (or continues) download <paramref name="downloadId"/>. <paramref name="cancellationToken"/> is the server's shutdown.</summary>
     [AutomaticRetry(Attempts = 0)]
+    [Queue(HangfireQueue)]
     public async Task RunAsync(int downloadId, CancellationToken cancellationToken)
     {
         Download? record;
@@ -48,7 +52,6 @@ public sealed partial class DownloadJob(
             {
                 // Paused or cancelled while its job waited for a worker.
                 LogNothingToDo(logger, downloadId, record.RepoId, record.State);
-                await queue.PumpAsync(CancellationToken.None).ConfigureAwait(false);
                 return;
             }
         }
@@ -85,11 +88,6 @@ public sealed partial class DownloadJob(
 
             board.Notify();
         }
-
-        if (!cancellationToken.IsCancellationRequested)
-        {
-            await queue.PumpAsync(CancellationToken.None).ConfigureAwait(false);
-        }
     }
 
     private DateTime Now => time.GetUtcNow().UtcDateTime;
@@ -108,7 +106,6 @@ public sealed partial class DownloadJob(
 
             var now = Now;
             record.State = DownloadState.Downloading;
-            record.Dispatched = true;
             record.Runs++;
             record.StartedAtUtc ??= now;
             record.UpdatedAtUtc = now;

@@ -5,20 +5,24 @@ public sealed class DownloadOptions
 {
     public const string SectionName = "MlxManager:Downloads";
 
-    /// <summary>Models downloading at once; the others wait in the queue, in the order they were asked for.</summary>
+    /// <summary>
+    /// Models downloading at once: the worker count of the Hangfire server of the downloads queue. The others wait in
+    /// that queue, in the order they were asked for. Read at start-up.
+    /// </summary>
     public int MaxConcurrent { get; set; } = 2;
 
     /// <summary>Files of one model transferred at once.</summary>
     public int ParallelFiles { get; set; } = 4;
 
     /// <summary>
-    /// Failed attempts in a row (429, 5xx, cut connections, timeouts, bad checksums) allowed for one file before the
-    /// download fails with the reason. An attempt that received bytes resets the count: a flaky line that keeps
-    /// moving forward never gives up.
+    /// Transfers of one file broken after their headers (cut connections, stalls, bad checksums, a refused signed
+    /// link) resumed in a row before the download fails with the reason. An attempt that received bytes resets the
+    /// count: a flaky line that keeps moving forward never gives up. Requests themselves (429, 5xx, timeouts) are
+    /// retried by the Hub client only (<c>MlxManager:Hub:MaxAttempts</c>).
     /// </summary>
     public int MaxRetries { get; set; } = 6;
 
-    /// <summary>Back-off before the first retry; doubled after each failure, with jitter (50–100 % of the value).</summary>
+    /// <summary>Back-off before the first resumption; doubled after each failure, with jitter (50–100 % of the value).</summary>
     public TimeSpan RetryBaseDelay { get; set; } = TimeSpan.FromSeconds(1);
 
     /// <summary>Longest back-off between retries of one file.</summary>

@@ -1,6 +1,7 @@
 using Hangfire;
 using Hangfire.Common;
 using Hangfire.States;
+using Hangfire.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
@@ -21,16 +22,18 @@ public sealed record DownloadActionResult(bool Done, string Message, DownloadVie
 public sealed record DownloadStartResult(DownloadView Download, bool Joined, string Message);
 
 /// <summary>
-/// Where downloads are asked for and steered: start (or join), pause, resume, cancel, retry, dismiss. It keeps at most
-/// <see cref="DownloadOptions.MaxConcurrent"/> downloads running and the rest queued in the order asked
-/// (<see cref="PumpAsync"/> hands the next one a job), and each record keeps its one Hangfire job, requeued rather
-/// than duplicated. After a restart, <see cref="RecoverAsync"/> makes sure every download that was running has its
-/// job again. Register as a singleton.
+/// Where downloads are asked for and steered: start (or join), pause, resume, cancel, retry, dismiss. Each record has
+/// one Hangfire job on the <see cref="DownloadJob.HangfireQueue"/> queue, enqueued when the download is asked for and
+/// requeued (never duplicated) on resume and retry; the server of that queue has
+/// <see cref="DownloadOptions.MaxConcurrent"/> workers, so Hangfire runs that many at once and the rest wait in the
+/// order they were queued. <see cref="RecoverAsync"/> (the recurring <see cref="DownloadRecovery"/> job) makes sure
+/// every open download has a live job. Register as a singleton.
 /// </summary>
 public sealed partial class DownloadQueue
 {
     private readonly IServiceScopeFactory _scopes;
     private readonly IBackgroundJobClient _jobs;
+    private readonly JobStorage _storage;
     private readonly DownloadRuns _runs;
     private readonly DownloadBoard _board;
     private readonly DownloadOptions _options;
@@ -41,6 +44,7 @@ public sealed partial class DownloadQueue
     public DownloadQueue(
         IServiceScopeFactory scopes,
         IBackgroundJobClient jobs,
+        JobStorage storage,
         DownloadRuns runs,
         DownloadBoard board,
         IOptions<DownloadOptions> options,
@@ -49,6 +53,7 @@ public sealed partial class DownloadQueue
     {
         _scopes = scopes;
         _jobs = jobs;
+        _storage = storage;
         _runs = runs;
         _board = board;
         _options = options.Value;
@@ -93,7 +98,8 @@ public sealed partial class DownloadQueue
                 try
                 {
                     await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
-                    LogQueued(_logger, open.Id, repoId, requestedBy ?? "-");
+                    await AssignJobAsync(db, open, cancellationToken).ConfigureAwait(false);
+                    LogQueued(_logger, open.Id, repoId, requestedBy ?? "-", open.JobId!);
                     result = new DownloadStartResult(DownloadView.From(open, null), false, $"{repoId} is queued for download.");
                 }
                 catch (DbUpdateException exception)
@@ -119,6 +125,7 @@ public sealed partial class DownloadQueue
                 var again = open.State == DownloadState.Paused ? "resumed" : "queued again";
                 Requeue(open, keepCommit: open.State == DownloadState.Paused);
                 await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+                await AssignJobAsync(db, open, cancellationToken).ConfigureAwait(false);
                 LogRequeued(_logger, open.Id, repoId, again);
                 result = new DownloadStartResult(DownloadView.From(open, null), false, $"The download of {repoId} is {again}.");
             }
@@ -127,8 +134,6 @@ public sealed partial class DownloadQueue
         {
             _gate.Release();
         }
-
-        await PumpAsync(cancellationToken).ConfigureAwait(false);
 
         // Read now rather than soon: the page that asked renders its lists from the board next.
         await _board.RefreshAsync(cancellationToken).ConfigureAwait(false);
@@ -237,51 +242,42 @@ public sealed partial class DownloadQueue
     }
 
     /// <summary>
-    /// Hands queued downloads a job while fewer than <see cref="DownloadOptions.MaxConcurrent"/> run. Called after
-    /// every change; safe to call any time.
+    /// Every open download keeps exactly one live job: a record that should run (queued, downloading, verifying) whose
+    /// lease is free and whose job ended, vanished, was never saved, or is "processing" on a server that is gone gets
+    /// its job enqueued again. Jobs a stopped process left fetched are requeued at start-up by the job host; this
+    /// covers what happens while the app runs.
     /// </summary>
-    public async Task PumpAsync(CancellationToken cancellationToken = default)
+    public async Task RecoverAsync(CancellationToken cancellationToken = default)
     {
         await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
             await using var scope = _scopes.CreateAsyncScope();
             var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
-            var running = await db.Downloads.CountAsync(
-                d => (d.State == DownloadState.Queued && d.Dispatched) || d.State == DownloadState.Downloading || d.State == DownloadState.Verifying,
-                cancellationToken).ConfigureAwait(false);
-            var free = Math.Max(1, _options.MaxConcurrent) - running;
-            if (free <= 0)
-            {
-                return;
-            }
-
-            var next = await db.Downloads.AsNoTracking()
-                .Where(d => d.State == DownloadState.Queued && !d.Dispatched && !d.Dismissed)
-                .OrderBy(d => d.QueuedAtUtc).ThenBy(d => d.Id)
-                .Take(free)
+            var open = await db.Downloads
+                .Where(d => (d.State == DownloadState.Queued || d.State == DownloadState.Downloading || d.State == DownloadState.Verifying) && !d.Dismissed)
                 .ToListAsync(cancellationToken).ConfigureAwait(false);
-            foreach (var record in next)
+            var now = Now;
+            HashSet<string>? servers = null;
+            using var connection = _storage.GetConnection();
+            foreach (var record in open.Where(r => DownloadLease.IsFree(r.LeaseOwner, r.LeaseExpiresAtUtc, now)))
             {
-                var now = Now;
-                var claimed = await db.Downloads
-                    .Where(d => d.Id == record.Id && d.State == DownloadState.Queued && !d.Dispatched)
-                    .ExecuteUpdateAsync(s => s.SetProperty(d => d.Dispatched, true).SetProperty(d => d.UpdatedAtUtc, now), cancellationToken)
-                    .ConfigureAwait(false);
-                if (claimed == 0)
+                var job = record.JobId is null ? null : connection.GetStateData(record.JobId);
+                if (job?.Name is { } state && (WaitingJobStates.Contains(state) || (state == ProcessingState.StateName && IsAlive(job))))
                 {
                     continue;
                 }
 
-                var jobId = EnsureJob(record.Id, record.JobId);
-                if (jobId != record.JobId)
-                {
-                    await db.Downloads.Where(d => d.Id == record.Id)
-                        .ExecuteUpdateAsync(s => s.SetProperty(d => d.JobId, jobId), cancellationToken)
-                        .ConfigureAwait(false);
-                }
+                record.JobId = EnsureJob(record.Id, record.JobId);
+                LogRecovered(_logger, record.Id, record.RepoId, job?.Name ?? "missing", record.JobId);
+            }
 
-                LogDispatched(_logger, record.Id, record.RepoId, jobId);
+            await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+
+            bool IsAlive(StateData processing)
+            {
+                servers ??= _storage.GetMonitoringApi().Servers().Select(s => s.Name).ToHashSet(StringComparer.Ordinal);
+                return processing.Data.TryGetValue("ServerId", out var server) && servers.Contains(server);
             }
         }
         finally
@@ -289,60 +285,6 @@ public sealed partial class DownloadQueue
             _gate.Release();
             _board.Notify();
         }
-    }
-
-    /// <summary>
-    /// After a start: every download that was running or handed a job keeps exactly one live job. Jobs a crashed
-    /// process left are released by the job storage and run again by themselves; this covers a job that ended or
-    /// vanished while its record still says it runs, and a record whose job id was never saved.
-    /// </summary>
-    public async Task RecoverAsync(JobStorage storage, CancellationToken cancellationToken = default)
-    {
-        ArgumentNullException.ThrowIfNull(storage);
-        await _gate.WaitAsync(cancellationToken).ConfigureAwait(false);
-        try
-        {
-            await using var scope = _scopes.CreateAsyncScope();
-            var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
-            var running = await db.Downloads
-                .Where(d => (d.State == DownloadState.Queued && d.Dispatched) || d.State == DownloadState.Downloading || d.State == DownloadState.Verifying)
-                .ToListAsync(cancellationToken).ConfigureAwait(false);
-            if (running.Count == 0)
-            {
-                return;
-            }
-
-            using var connection = storage.GetConnection();
-            var now = Now;
-            foreach (var record in running)
-            {
-                if (!DownloadLease.IsFree(record.LeaseOwner, record.LeaseExpiresAtUtc, now))
-                {
-                    // A live run holds it.
-                    continue;
-                }
-
-                record.JobId ??= FindJobOf(storage, record.Id);
-                var state = record.JobId is null ? null : connection.GetJobData(record.JobId)?.State;
-                if (state is not null && LiveJobStates.Contains(state))
-                {
-                    record.Dispatched = true;
-                    continue;
-                }
-
-                record.JobId = EnsureJob(record.Id, record.JobId);
-                record.Dispatched = true;
-                LogRecovered(_logger, record.Id, record.RepoId, state ?? "missing", record.JobId);
-            }
-
-            await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
-        }
-        finally
-        {
-            _gate.Release();
-        }
-
-        await PumpAsync(cancellationToken).ConfigureAwait(false);
     }
 
     private async Task<DownloadActionResult> StopAsync(int downloadId, DownloadStopRequest request, CancellationToken cancellationToken)
@@ -382,6 +324,7 @@ public sealed partial class DownloadQueue
 
                         Finish(record, request == DownloadStopRequest.Cancel ? DownloadState.Cancelled : DownloadState.Paused, null, Now);
                         await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+                        WithdrawJob(record.JobId, verb);
                     }
                     finally
                     {
@@ -408,9 +351,9 @@ public sealed partial class DownloadQueue
         finally
         {
             _gate.Release();
+            _board.Notify();
         }
 
-        await PumpAsync(cancellationToken).ConfigureAwait(false);
         return result;
     }
 
@@ -441,15 +384,16 @@ public sealed partial class DownloadQueue
 
             Requeue(record, keepCommit: record.State == DownloadState.Paused);
             await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+            await AssignJobAsync(db, record, cancellationToken).ConfigureAwait(false);
             LogRequeued(_logger, record.Id, record.RepoId, done);
             result = new DownloadActionResult(true, $"The download of {record.RepoId} is {done}.", DownloadView.From(record, null));
         }
         finally
         {
             _gate.Release();
+            _board.Notify();
         }
 
-        await PumpAsync(cancellationToken).ConfigureAwait(false);
         return result;
     }
 
@@ -458,7 +402,6 @@ public sealed partial class DownloadQueue
         var now = Now;
         record.State = DownloadState.Queued;
         record.StopRequest = DownloadStopRequest.None;
-        record.Dispatched = false;
         record.Error = null;
         record.QueuedAtUtc = now;
         record.UpdatedAtUtc = now;
@@ -480,7 +423,6 @@ public sealed partial class DownloadQueue
         record.State = state;
         record.Error = error is { Length: > 4000 } ? error[..4000] : error;
         record.StopRequest = DownloadStopRequest.None;
-        record.Dispatched = false;
         record.BytesPerSecond = 0;
         record.EtaSeconds = null;
         record.CurrentFiles = null;
@@ -493,37 +435,44 @@ public sealed partial class DownloadQueue
         }
     }
 
+    /// <summary>Gives a record that was just (re)queued its job, enqueued, and saves the job's id on it.</summary>
+    private async Task AssignJobAsync(AppDbContext db, Download record, CancellationToken cancellationToken)
+    {
+        // After the record's save: a worker that takes the job at once must find the record queued.
+        record.JobId = EnsureJob(record.Id, record.JobId);
+        await db.SaveChangesAsync(cancellationToken).ConfigureAwait(false);
+    }
+
     private string EnsureJob(int downloadId, string? jobId)
     {
-        // The record's own job, enqueued again: one job per download, whatever happens to it.
-        if (jobId is not null && _jobs.ChangeState(jobId, new EnqueuedState { Reason = "Download queued again" }, null))
+        // The record's own job, enqueued again (at the end of the queue): one job per download, whatever happens to it.
+        if (jobId is not null)
         {
-            return jobId;
+            using var connection = _storage.GetConnection();
+            var state = connection.GetJobData(jobId)?.State;
+            if (state == EnqueuedState.StateName
+                || (state is not null && _jobs.ChangeState(jobId, new EnqueuedState { Reason = "Download queued again" }, null)))
+            {
+                return jobId;
+            }
         }
 
         return _jobs.Create(Job.FromExpression<DownloadJob>(job => job.RunAsync(downloadId, CancellationToken.None)), new EnqueuedState());
     }
 
-    private static string? FindJobOf(JobStorage storage, int downloadId)
+    /// <summary>A download that stopped while its job still waited: the job leaves the queue rather than taking a worker for nothing.</summary>
+    private void WithdrawJob(string? jobId, string verb)
     {
-        var monitoring = storage.GetMonitoringApi();
-        bool Mine(Job? job) => job?.Type == typeof(DownloadJob) && job.Args.Count > 0 && job.Args[0] is int id && id == downloadId;
-        foreach (var queue in monitoring.Queues())
+        if (jobId is not null)
         {
-            var found = monitoring.EnqueuedJobs(queue.Name, 0, 1000).FirstOrDefault(j => Mine(j.Value?.Job));
-            if (found.Key is not null)
-            {
-                return found.Key;
-            }
+            _jobs.ChangeState(jobId, new DeletedState { Reason = $"Download {verb}d while queued" }, EnqueuedState.StateName);
         }
-
-        var processing = monitoring.ProcessingJobs(0, 1000).FirstOrDefault(j => Mine(j.Value?.Job));
-        return processing.Key;
     }
 
-    private static readonly HashSet<string> LiveJobStates = new(StringComparer.OrdinalIgnoreCase)
+    /// <summary>Job states in which the job will still run by itself.</summary>
+    private static readonly HashSet<string> WaitingJobStates = new(StringComparer.OrdinalIgnoreCase)
     {
-        EnqueuedState.StateName, ProcessingState.StateName, ScheduledState.StateName, AwaitingState.StateName,
+        EnqueuedState.StateName, ScheduledState.StateName, AwaitingState.StateName,
     };
 
     private static Task<Download?> FindOpenAsync(AppDbContext db, string repoId, CancellationToken cancellationToken) =>
@@ -531,8 +480,8 @@ public sealed partial class DownloadQueue
 
     private static bool IsRepoId(string repoId) => HfCacheNames.IsPlausibleRepoId(repoId) && repoId.Contains('/', StringComparison.Ordinal);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Download {DownloadId} of {RepoId} queued (asked by {RequestedBy})")]
-    private static partial void LogQueued(ILogger logger, int downloadId, string repoId, string requestedBy);
+    [LoggerMessage(Level = LogLevel.Information, Message = "Download {DownloadId} of {RepoId} queued as job {JobId} (asked by {RequestedBy})")]
+    private static partial void LogQueued(ILogger logger, int downloadId, string repoId, string requestedBy, string jobId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Two requests to download {RepoId} raced; joined download {DownloadId}")]
     private static partial void LogJoinedRace(ILogger logger, Exception exception, string repoId, int downloadId);
@@ -540,10 +489,7 @@ public sealed partial class DownloadQueue
     [LoggerMessage(Level = LogLevel.Information, Message = "Download {DownloadId} of {RepoId} {What}")]
     private static partial void LogRequeued(ILogger logger, int downloadId, string repoId, string what);
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Download {DownloadId} of {RepoId} runs as job {JobId}")]
-    private static partial void LogDispatched(ILogger logger, int downloadId, string repoId, string jobId);
-
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Download {DownloadId} of {RepoId} was running but its job is {JobState}; it runs again as job {JobId}")]
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Download {DownloadId} of {RepoId} is open but its job is {JobState}; it is queued again as job {JobId}")]
     private static partial void LogRecovered(ILogger logger, int downloadId, string repoId, string jobState, string jobId);
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Download {DownloadId} of {RepoId} is now {State}")]

@@ -1,34 +1,25 @@
 using Hangfire;
-using Microsoft.Extensions.Hosting;
-using Microsoft.Extensions.Logging;
 
 namespace MlxManager.Core.Downloads;
 
 /// <summary>
-/// At start-up (after the database migrations) and then every half minute: gives every download that should be
-/// running a live job (<see cref="DownloadQueue.RecoverAsync"/>) and fills free slots from the queue.
+/// The recurring Hangfire job (<see cref="RecurringJobId"/>, every minute, and once at start-up) that gives every open
+/// download a live job: <see cref="DownloadQueue.RecoverAsync"/>. It runs on the general server's default queue, so
+/// busy download workers never hold it up.
 /// </summary>
-public sealed partial class DownloadRecovery(DownloadQueue queue, JobStorage storage, TimeProvider time, ILogger<DownloadRecovery> logger) : BackgroundService
+public sealed class DownloadRecovery(DownloadQueue queue)
 {
-    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(30);
+    public const string RecurringJobId = "downloads-recovery";
 
-    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    /// <summary>Registers the recurring job and runs it now.</summary>
+    public static void Schedule(IRecurringJobManager recurringJobs)
     {
-        while (!stoppingToken.IsCancellationRequested)
-        {
-            try
-            {
-                await queue.RecoverAsync(storage, stoppingToken).ConfigureAwait(false);
-            }
-            catch (Exception exception) when (exception is not OperationCanceledException)
-            {
-                LogFailed(logger, exception);
-            }
-
-            await Task.Delay(Interval, time, stoppingToken).ConfigureAwait(false);
-        }
+        ArgumentNullException.ThrowIfNull(recurringJobs);
+        recurringJobs.AddOrUpdate<DownloadRecovery>(RecurringJobId, recovery => recovery.RunAsync(CancellationToken.None), Cron.Minutely());
+        recurringJobs.Trigger(RecurringJobId);
     }
 
-    [LoggerMessage(Level = LogLevel.Warning, Message = "Checking the downloads' jobs failed; trying again in a moment")]
-    private static partial void LogFailed(ILogger logger, Exception exception);
+    /// <summary>One pass; the next minute's run tries again if this one fails.</summary>
+    [AutomaticRetry(Attempts = 0)]
+    public Task RunAsync(CancellationToken cancellationToken) => queue.RecoverAsync(cancellationToken);
 }

@@ -12,8 +12,9 @@ public static class DownloadServiceCollectionExtensions
     /// Registers model downloads: <see cref="DownloadOptions"/> (section <c>MlxManager:Downloads</c>), the file-list store
     /// <see cref="FileRepoManifestStore"/> in <paramref name="manifestsDirectory"/> (also as the library's
     /// <see cref="IRepoManifestStore"/>), <see cref="IDiskSpace"/>, <see cref="ModelDownloader"/>, the
-    /// <see cref="DownloadQueue"/>, <see cref="DownloadJob"/>, and the hosted <see cref="DownloadBoard"/> and
-    /// <see cref="DownloadRecovery"/>. Needs the library (<c>AddModelLibrary</c>), the <see cref="HubClient"/>, the app
+    /// <see cref="DownloadQueue"/>, the jobs <see cref="DownloadJob"/> and <see cref="DownloadRecovery"/> (the host
+    /// serves the <see cref="DownloadJob.HangfireQueue"/> queue and schedules the recovery), and the hosted
+    /// <see cref="DownloadBoard"/>. Needs the library (<c>AddModelLibrary</c>), the <see cref="HubClient"/>, the app
     /// database and Hangfire's <c>IBackgroundJobClient</c> and <c>JobStorage</c>.
     /// </summary>
     public static IServiceCollection AddModelDownloads(this IServiceCollection services, Func<IServiceProvider, string> manifestsDirectory)
@@ -38,7 +39,7 @@ public static class DownloadServiceCollectionExtensions
         services.AddHostedService(provider => provider.GetRequiredService<DownloadBoard>());
         services.AddSingleton<DownloadQueue>();
         services.AddTransient<DownloadJob>();
-        services.AddHostedService<DownloadRecovery>();
+        services.AddTransient<DownloadRecovery>();
         return services;
     }
 }

@@ -2,7 +2,7 @@ namespace MlxManager.Core.Downloads;
 
 /// <summary>What a download tile (and the JSON API) shows of a <see cref="Download"/> record.</summary>
 /// <param name="QueuePosition">1-based place in the queue while waiting for a free slot; null otherwise.</param>
-/// <param name="Starting">Queued with a job assigned: a worker is about to start it.</param>
+/// <param name="Starting">Queued while a download worker is free: it is about to start.</param>
 /// <param name="BytesPerSecond">Smoothed transfer rate while downloading.</param>
 /// <param name="CurrentFiles">Files being transferred right now.</param>
 public sealed record DownloadView(
@@ -62,13 +62,13 @@ public sealed record DownloadView(
         _ => "Completed",
     };
 
-    public static DownloadView From(Download record, int? queuePosition) => new(
+    public static DownloadView From(Download record, int? queuePosition, bool starting = false) => new(
         record.Id,
         record.RepoId,
         record.State,
         record.StopRequest,
         queuePosition,
-        record.State == DownloadState.Queued && record.Dispatched,
+        starting,
         record.Commit,
         record.TotalBytes,
         record.CompletedBytes,

@@ -24,7 +24,9 @@ namespace MlxManager.Core.Downloads;
 /// </summary>
 /// <remarks>
 /// The Hangfire download job drives this class; the benchmark (<c>tools/Bench downloads</c>) calls it the same way.
-/// Failures that retrying cannot fix end as <see cref="DownloadFailedException"/> or a <see cref="HubException"/>
+/// Requests are retried by the Hub client's pipeline only (<see cref="HubResilience"/>); this class retries what is
+/// particular to transfers: one broken after its headers resumes from the bytes already verified, at most
+/// <see cref="DownloadOptions.MaxRetries"/> times in a row. Failures that retrying cannot fix end as <see cref="DownloadFailedException"/> or a <see cref="HubException"/>
 /// whose message is meant for the user.
 /// </remarks>
 public sealed partial class ModelDownloader
@@ -66,31 +68,10 @@ public sealed partial class ModelDownloader
     /// <c>HEAD</c> of one file to learn at once whether the files may be read (a gated model answers there).
     /// </summary>
     /// <param name="pinnedCommit">The commit an earlier run resolved: a resumed download keeps to it.</param>
+    /// <remarks>Each request is retried by the Hub client's pipeline; a failure that outlasts it fails the plan.</remarks>
     public async Task<DownloadPlan> PlanAsync(string repoId, string revision = "main", string? pinnedCommit = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrWhiteSpace(repoId);
-        for (var failures = 1; ; failures++)
-        {
-            try
-            {
-                return await ResolvePlanAsync(repoId, revision, pinnedCommit, cancellationToken).ConfigureAwait(false);
-            }
-            catch (Exception exception) when (IsRetryable(exception, cancellationToken) && exception is not CorruptBlobException)
-            {
-                if (failures > _options.MaxRetries)
-                {
-                    throw new DownloadFailedException($"Could not get the file list of {repoId} after {failures} attempts: {Describe(exception)}", exception);
-                }
-
-                var delay = BackOff(failures);
-                LogRetry(_logger, repoId, "(file list)", failures, Describe(exception), delay.TotalMilliseconds);
-                await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
-            }
-        }
-    }
-
-    private async Task<DownloadPlan> ResolvePlanAsync(string repoId, string revision, string? pinnedCommit, CancellationToken cancellationToken)
-    {
         var commit = pinnedCommit;
         if (commit is null)
         {
@@ -569,11 +550,17 @@ public sealed partial class ModelDownloader
         }
     }
 
+    /// <summary>
+    /// What this class retries itself: a transfer broken after its headers (a cut, a stall, bytes that fail the hash,
+    /// a signed link refused by the CDN), resumed from the verified bytes. Request failures (429, 5xx, refused
+    /// connections, timeouts before the headers) were already retried by the Hub client's pipeline: retrying them
+    /// again here would multiply the attempts, so they fail the download.
+    /// </summary>
     private static bool IsRetryable(Exception exception, CancellationToken cancellationToken) => exception switch
     {
         _ when cancellationToken.IsCancellationRequested => false,
         DownloadFailedException => false,
-        HubException hub => hub.Kind is HubErrorKind.Throttled or HubErrorKind.ServerError or HubErrorKind.Unreachable or HubErrorKind.Timeout or HubErrorKind.BadResponse,
+        HubException hub => hub.Kind is HubErrorKind.BadResponse,
         CorruptBlobException or TimeoutException or IOException or HttpRequestException => true,
         OperationCanceledException => true,
         _ => false,

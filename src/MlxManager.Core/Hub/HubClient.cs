@@ -5,6 +5,8 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Logging.Abstractions;
+using Polly.CircuitBreaker;
+using Polly.Timeout;
 
 namespace MlxManager.Core.Hub;
 
@@ -12,41 +14,51 @@ namespace MlxManager.Core.Hub;
 /// Speaks the Hugging Face Hub protocol (docs/reference/hf-hub.md): search, model info, file tree, file metadata
 /// and ranged file downloads. Every call resolves the <see cref="HubConnection"/> first (endpoint, token, offline
 /// mode), so a token stored on the Settings page applies at once. The token goes to the Hub host only; redirects
-/// are followed only when relative (renamed repositories), never to the CDN with the token. 408/429/5xx answers,
-/// timeouts and dropped connections are retried with exponential back-off and jitter (honouring
-/// <c>Retry-After</c>); failures end as a typed <see cref="HubException"/>.
+/// are followed only when relative (renamed repositories), never to the CDN with the token. Retries, the circuit
+/// breaker and per-attempt timeouts are the <see cref="HubResilience"/> pipeline's, the only layer of them; failures
+/// end as a typed <see cref="HubException"/>. JSON and metadata bodies are read inside each attempt and capped
+/// (<see cref="HubBodyReader"/>); download streams are handed over unread.
 /// </summary>
 /// <remarks>
-/// Register as a typed client whose primary handler comes from <see cref="CreatePrimaryHandler"/> (no automatic
-/// redirects or decompression) and whose <see cref="HttpClient.Timeout"/> is infinite: timeouts are per attempt
-/// here, and a download stream must not time out as a whole.
+/// Register with <see cref="HubServiceCollectionExtensions.AddHubClient"/> (or build the handler with
+/// <see cref="HubResilience.CreateHandler"/>); the <see cref="HttpClient.Timeout"/> is infinite: timeouts are per
+/// attempt, and a download stream must not time out as a whole.
 /// </remarks>
 public sealed partial class HubClient
 {
     private static readonly JsonDocumentOptions JsonOptions = new() { AllowTrailingCommas = true };
 
+    /// <summary>Largest API answer (a search page, a tree page, model info) read into memory.</summary>
+    public const long MaxJsonBytes = 64 * 1024 * 1024;
+
     private readonly HttpClient _http;
     private readonly IHubConnectionSource _connections;
     private readonly HubClientOptions _options;
-    private readonly TimeProvider _time;
     private readonly ILogger _logger;
 
-    public HubClient(HttpClient http, IHubConnectionSource connections, HubClientOptions? options = null, TimeProvider? timeProvider = null, ILogger<HubClient>? logger = null)
+    /// <param name="http">A client whose handler is <see cref="HubResilience"/>'s pipeline over <see cref="HubBodyReader"/>.</param>
+    public HubClient(HttpClient http, IHubConnectionSource connections, HubClientOptions? options = null, ILogger<HubClient>? logger = null)
     {
         _http = http ?? throw new ArgumentNullException(nameof(http));
         _connections = connections ?? throw new ArgumentNullException(nameof(connections));
         _options = options ?? new HubClientOptions();
-        _time = timeProvider ?? TimeProvider.System;
         _logger = (ILogger?)logger ?? NullLogger.Instance;
     }
 
-    /// <summary>The handler the client needs: no automatic redirects (only relative ones are followed, by hand), no decompression.</summary>
+    /// <summary>Largest metadata file read (<see cref="HubClientOptions.MaxMetadataFileBytes"/>): skip bigger ones by their size in the tree.</summary>
+    public long MaxMetadataFileBytes => _options.MaxMetadataFileBytes;
+
+    /// <summary>
+    /// The handler the client needs under its pipeline: no automatic redirects (only relative ones are followed, by
+    /// hand), no decompression, and a body left unread (a server that ignored <c>Range</c>) dropped rather than drained.
+    /// </summary>
     public static SocketsHttpHandler CreatePrimaryHandler() => new()
     {
         AllowAutoRedirect = false,
         AutomaticDecompression = DecompressionMethods.None,
         ConnectTimeout = TimeSpan.FromSeconds(15),
         PooledConnectionLifetime = TimeSpan.FromMinutes(5),
+        MaxResponseDrainSize = 64 * 1024,
     };
 
     /// <summary>The connection the next call will use.</summary>
@@ -128,7 +140,7 @@ public sealed partial class HubClient
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
         var connection = await OnlineConnectionAsync(cancellationToken).ConfigureAwait(false);
         var url = ResolveUrl(connection, repoId, revision, path);
-        using var exchange = await SendAsync(connection, HttpMethod.Head, url, null, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        using var exchange = await SendAsync(connection, HttpMethod.Head, url, null, null, cancellationToken).ConfigureAwait(false);
         var response = exchange.Response;
         if (IsRedirect(response.StatusCode) && response.Headers.Location is { } location)
         {
@@ -144,7 +156,10 @@ public sealed partial class HubClient
     /// Resolves afresh each time (CDN URLs are signed and expire); the token goes to the Hub host only. The caller
     /// reads <see cref="HubFileResponse.Content"/> and disposes the response.
     /// </summary>
-    public async Task<HubFileResponse> OpenFileAsync(string repoId, string path, string revision = "main", long from = 0, long? to = null, CancellationToken cancellationToken = default)
+    public Task<HubFileResponse> OpenFileAsync(string repoId, string path, string revision = "main", long from = 0, long? to = null, CancellationToken cancellationToken = default) =>
+        OpenAsync(repoId, path, revision, from, to, null, cancellationToken);
+
+    private async Task<HubFileResponse> OpenAsync(string repoId, string path, string revision, long from, long? to, long? readLimit, CancellationToken cancellationToken)
     {
         ValidateRepoId(repoId);
         ArgumentException.ThrowIfNullOrWhiteSpace(path);
@@ -152,7 +167,7 @@ public sealed partial class HubClient
         var connection = await OnlineConnectionAsync(cancellationToken).ConfigureAwait(false);
         var range = from == 0 && to is null ? null : new RangeHeaderValue(from, to);
         var resolve = ResolveUrl(connection, repoId, revision, path);
-        var exchange = await SendAsync(connection, HttpMethod.Get, resolve, range, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+        var exchange = await SendAsync(connection, HttpMethod.Get, resolve, range, readLimit, cancellationToken).ConfigureAwait(false);
         try
         {
             var response = exchange.Response;
@@ -162,7 +177,7 @@ public sealed partial class HubClient
             {
                 var target = new Uri(exchange.Url, location);
                 exchange.Dispose();
-                exchange = await SendAsync(connection, HttpMethod.Get, target, range, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
+                exchange = await SendAsync(connection, HttpMethod.Get, target, range, readLimit, cancellationToken).ConfigureAwait(false);
                 response = exchange.Response;
             }
 
@@ -178,46 +193,33 @@ public sealed partial class HubClient
         }
     }
 
-    /// <summary>A small file's text (UTF-8), read whole.</summary>
+    /// <summary>
+    /// A metadata file's text (UTF-8), read whole; a file longer than <see cref="HubClientOptions.MaxMetadataFileBytes"/>
+    /// fails with <see cref="HubErrorKind.BadResponse"/> after that many bytes.
+    /// </summary>
     public async Task<string> ReadTextAsync(string repoId, string path, string revision = "main", CancellationToken cancellationToken = default)
     {
-        var bytes = await ReadBytesAsync(repoId, path, revision, 0, null, cancellationToken).ConfigureAwait(false);
+        var bytes = await ReadBytesAsync(repoId, path, revision, 0, null, _options.MaxMetadataFileBytes, cancellationToken).ConfigureAwait(false);
         return Encoding.UTF8.GetString(bytes);
     }
 
-    /// <summary>The first <paramref name="count"/> bytes of a file (fewer when it is shorter), by a Range request.</summary>
+    /// <summary>
+    /// The first <paramref name="count"/> bytes of a file (fewer when it is shorter), by a Range request; from a server
+    /// that ignores <c>Range</c>, still only those bytes are read.
+    /// </summary>
     public Task<byte[]> ReadPrefixAsync(string repoId, string path, int count, string revision = "main", CancellationToken cancellationToken = default)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(count, 1);
-        return ReadBytesAsync(repoId, path, revision, 0, count - 1L, cancellationToken);
+        return ReadBytesAsync(repoId, path, revision, 0, count - 1L, count, cancellationToken);
     }
 
-    private async Task<byte[]> ReadBytesAsync(string repoId, string path, string revision, long from, long? to, CancellationToken cancellationToken)
+    private async Task<byte[]> ReadBytesAsync(string repoId, string path, string revision, long from, long? to, long readLimit, CancellationToken cancellationToken)
     {
-        // A dropped connection while reading a small body is retried with a fresh resolve, like a failed request.
-        for (var attempt = 1; ; attempt++)
-        {
-            try
-            {
-                await using var file = await OpenFileAsync(repoId, path, revision, from, to, cancellationToken).ConfigureAwait(false);
-                using var buffer = new MemoryStream();
-                await file.Content.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
-                var bytes = buffer.ToArray();
-                if (to is { } last && file.IsPartial == false && bytes.Length > last - from + 1)
-                {
-                    // The server ignored the Range header and sent the whole file: keep the part asked for.
-                    return bytes[(int)from..(int)Math.Min(bytes.Length, last + 1)];
-                }
-
-                return bytes;
-            }
-            catch (Exception exception) when (exception is IOException or HttpRequestException && attempt < _options.MaxAttempts && !cancellationToken.IsCancellationRequested)
-            {
-                var delay = BackOff(attempt, null);
-                LogRetry(_logger, "GET", $"{repoId}/{path}", attempt, exception.Message, delay.TotalMilliseconds);
-                await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
-            }
-        }
+        // The body is read inside each attempt (HubBodyReader): a connection cut mid-body is retried by the pipeline.
+        await using var file = await OpenAsync(repoId, path, revision, from, to, readLimit, cancellationToken).ConfigureAwait(false);
+        using var buffer = new MemoryStream();
+        await file.Content.CopyToAsync(buffer, cancellationToken).ConfigureAwait(false);
+        return buffer.ToArray();
     }
 
     private async Task<HubSearchPage> FetchSearchPagesAsync(HubConnection connection, HubSort sort, IReadOnlyList<Uri> urls, CancellationToken cancellationToken)
@@ -308,164 +310,94 @@ public sealed partial class HubClient
         return value;
     }
 
-    // Reads the body inside the retry loop, so a connection cut mid-body is retried like a failed request.
     private async Task<(T Value, Uri? Next)> SendJsonAsync<T>(HubConnection connection, Uri url, string? repoId, string? revision, string? path, Func<JsonElement, (T, Uri?)> read, CancellationToken cancellationToken, bool withNext)
     {
-        for (var attempt = 1; ; attempt++)
+        // The body was read inside the attempt (HubBodyReader), so a connection cut mid-body was retried there.
+        using var exchange = await SendAsync(connection, HttpMethod.Get, url, null, MaxJsonBytes, cancellationToken).ConfigureAwait(false);
+        var response = exchange.Response;
+        await ThrowIfFailedAsync(connection, response, repoId, revision, path, cancellationToken).ConfigureAwait(false);
+        var body = await response.Content.ReadAsByteArrayAsync(cancellationToken).ConfigureAwait(false);
+        T value;
+        try
         {
-            using var exchange = await SendAsync(connection, HttpMethod.Get, url, null, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
-            var response = exchange.Response;
-            await ThrowIfFailedAsync(connection, response, repoId, revision, path, cancellationToken).ConfigureAwait(false);
-            byte[] body;
+            using var document = JsonDocument.Parse(body, JsonOptions);
+            value = read(document.RootElement).Item1;
+        }
+        catch (Exception exception) when (exception is JsonException or FormatException or InvalidOperationException or KeyNotFoundException)
+        {
+            LogBadJson(_logger, exception, url.AbsolutePath);
+            throw new HubException(HubErrorKind.BadResponse, $"The Hub at {Display(connection)} answered {url.AbsolutePath} with something that is not the expected JSON ({exception.Message}).", connection.Endpoint, response.StatusCode, repoId: repoId, inner: exception);
+        }
+
+        var next = withNext ? NextLink(response, exchange.Url) : null;
+        return (value, next);
+    }
+
+    /// <summary>
+    /// One request through the pipeline (which retries it), following relative redirects only; returns the last
+    /// response (any status). <paramref name="readLimit"/> has the body read inside the attempt, at most that many bytes.
+    /// </summary>
+    private async Task<Exchange> SendAsync(HubConnection connection, HttpMethod method, Uri url, RangeHeaderValue? range, long? readLimit, CancellationToken cancellationToken)
+    {
+        for (var redirects = 0; ; redirects++)
+        {
+            using var request = new HttpRequestMessage(method, url);
+            request.Headers.AcceptEncoding.Add(new StringWithQualityHeaderValue("identity"));
+            request.Headers.UserAgent.Add(new ProductInfoHeaderValue("MlxManager", "1.0"));
+            if (range is not null)
+            {
+                request.Headers.Range = range;
+            }
+
+            if (readLimit is { } limit)
+            {
+                request.Options.Set(HubBodyReader.ReadLimit, limit);
+            }
+
+            if (connection.Token is { } token && connection.IsHubHost(url))
+            {
+                request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
+            }
+
+            HttpResponseMessage response;
             try
             {
-                using var timeout = AttemptTimeout(cancellationToken);
-                body = await response.Content.ReadAsByteArrayAsync(timeout.Token).ConfigureAwait(false);
+                response = await _http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, cancellationToken).ConfigureAwait(false);
             }
-            catch (Exception exception) when (IsTransient(exception, cancellationToken) && attempt < _options.MaxAttempts)
+            catch (Exception exception) when (exception is HttpRequestException or IOException or TimeoutRejectedException or BrokenCircuitException
+                || (exception is OperationCanceledException && !cancellationToken.IsCancellationRequested))
             {
-                var delay = BackOff(attempt, null);
-                LogRetry(_logger, "GET", url.AbsolutePath, attempt, exception.Message, delay.TotalMilliseconds);
-                await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
+                throw Unreachable(connection, exception);
+            }
+
+            if (IsRedirect(response.StatusCode) && response.Headers.Location is { } location && !location.IsAbsoluteUri && redirects < _options.MaxRedirects)
+            {
+                // Relative: the Hub moved a renamed repository. Absolute ones (the CDN) are the caller's to decide.
+                url = new Uri(url, location);
+                response.Dispose();
                 continue;
             }
-            catch (Exception exception) when (IsTransient(exception, cancellationToken))
-            {
-                throw Unreachable(connection, exception, attempt);
-            }
 
-            T value;
-            try
-            {
-                using var document = JsonDocument.Parse(body, JsonOptions);
-                value = read(document.RootElement).Item1;
-            }
-            catch (Exception exception) when (exception is JsonException or FormatException or InvalidOperationException or KeyNotFoundException)
-            {
-                LogBadJson(_logger, exception, url.AbsolutePath);
-                throw new HubException(HubErrorKind.BadResponse, $"The Hub at {Display(connection)} answered {url.AbsolutePath} with something that is not the expected JSON ({exception.Message}).", connection.Endpoint, response.StatusCode, repoId: repoId, inner: exception);
-            }
-
-            var next = withNext ? NextLink(response, exchange.Url) : null;
-            return (value, next);
+            return new Exchange(response, url);
         }
     }
 
-    /// <summary>One request with retries, following relative redirects only; returns the last response (any status).</summary>
-    private async Task<Exchange> SendAsync(HubConnection connection, HttpMethod method, Uri url, RangeHeaderValue? range, HttpCompletionOption completion, CancellationToken cancellationToken)
+    private HubUnreachableException Unreachable(HubConnection connection, Exception exception)
     {
-        var redirects = 0;
-        for (var attempt = 1; ; attempt++)
+        LogUnreachable(_logger, exception, Display(connection), _options.MaxAttempts);
+        var timedOut = exception is TimeoutRejectedException or OperationCanceledException;
+        var what = exception switch
         {
-            HttpResponseMessage? response = null;
-            try
-            {
-                using var request = new HttpRequestMessage(method, url);
-                request.Headers.AcceptEncoding.Add(new StringWithQualityHeaderValue("identity"));
-                request.Headers.UserAgent.Add(new ProductInfoHeaderValue("MlxManager", "1.0"));
-                if (range is not null)
-                {
-                    request.Headers.Range = range;
-                }
-
-                if (connection.Token is { } token && connection.IsHubHost(url))
-                {
-                    request.Headers.Authorization = new AuthenticationHeaderValue("Bearer", token);
-                }
-
-                using (var timeout = AttemptTimeout(cancellationToken))
-                {
-                    response = await _http.SendAsync(request, completion, timeout.Token).ConfigureAwait(false);
-                }
-
-                if (IsRedirect(response.StatusCode) && response.Headers.Location is { } location && !location.IsAbsoluteUri && redirects < _options.MaxRedirects)
-                {
-                    // Relative: the Hub moved a renamed repository. Absolute ones (the CDN) are the caller's to decide.
-                    redirects++;
-                    url = new Uri(url, location);
-                    response.Dispose();
-                    attempt--;
-                    continue;
-                }
-
-                if (IsRetryable(response.StatusCode) && attempt < _options.MaxAttempts)
-                {
-                    var delay = BackOff(attempt, RetryAfter(response));
-                    LogRetry(_logger, method.Method, url.AbsolutePath, attempt, $"HTTP {(int)response.StatusCode}", delay.TotalMilliseconds);
-                    response.Dispose();
-                    await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
-                    continue;
-                }
-
-                return new Exchange(response, url);
-            }
-            catch (Exception exception) when (IsTransient(exception, cancellationToken))
-            {
-                response?.Dispose();
-                if (attempt >= _options.MaxAttempts)
-                {
-                    throw Unreachable(connection, exception, attempt);
-                }
-
-                var delay = BackOff(attempt, null);
-                LogRetry(_logger, method.Method, url.AbsolutePath, attempt, exception.Message, delay.TotalMilliseconds);
-                await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
-            }
-        }
+            BrokenCircuitException => "failed too often just now; Hub requests pause for a few seconds",
+            _ when timedOut => $"did not answer within {_options.RequestTimeout.TotalSeconds:0.#} s; tried {Times(_options.MaxAttempts)}",
+            _ => $"could not be reached ({exception.Message}); tried {Times(_options.MaxAttempts)}",
+        };
+        return new HubUnreachableException(timedOut ? HubErrorKind.Timeout : HubErrorKind.Unreachable, $"The Hugging Face Hub at {Display(connection)} {what}.", connection.Endpoint, exception);
     }
 
-    private CancellationTokenSource AttemptTimeout(CancellationToken cancellationToken)
-    {
-        var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        timeout.CancelAfter(_options.RequestTimeout);
-        return timeout;
-    }
-
-    private static bool IsTransient(Exception exception, CancellationToken cancellationToken) =>
-        exception is HttpRequestException or IOException
-        || (exception is OperationCanceledException && !cancellationToken.IsCancellationRequested);
-
-    private HubUnreachableException Unreachable(HubConnection connection, Exception exception, int attempts)
-    {
-        var timedOut = exception is OperationCanceledException;
-        LogUnreachable(_logger, exception, Display(connection), attempts);
-        var what = timedOut
-            ? $"did not answer within {_options.RequestTimeout.TotalSeconds:0.#} s"
-            : $"could not be reached ({exception.Message})";
-        return new HubUnreachableException(timedOut ? HubErrorKind.Timeout : HubErrorKind.Unreachable,
-            $"The Hugging Face Hub at {Display(connection)} {what}; tried {attempts} time{(attempts == 1 ? string.Empty : "s")}.", connection.Endpoint, exception);
-    }
+    private static string Times(int count) => $"{count} time{(count == 1 ? string.Empty : "s")}";
 
     private static bool IsRedirect(HttpStatusCode status) => (int)status is 301 or 302 or 303 or 307 or 308;
-
-    private static bool IsRetryable(HttpStatusCode status) => (int)status is 408 or 429 or 500 or 502 or 503 or 504;
-
-    private TimeSpan BackOff(int attempt, TimeSpan? retryAfter)
-    {
-        if (retryAfter is { } wanted)
-        {
-            return wanted < TimeSpan.Zero ? TimeSpan.Zero : wanted > _options.RetryMaxDelay ? _options.RetryMaxDelay : wanted;
-        }
-
-        var exponential = _options.RetryBaseDelay.TotalMilliseconds * Math.Pow(2, attempt - 1);
-        var capped = Math.Min(exponential, _options.RetryMaxDelay.TotalMilliseconds);
-        return TimeSpan.FromMilliseconds(capped * (0.5 + (Random.Shared.NextDouble() * 0.5)));
-    }
-
-    private TimeSpan? RetryAfter(HttpResponseMessage response)
-    {
-        if (response.Headers.RetryAfter is not { } retryAfter)
-        {
-            return null;
-        }
-
-        if (retryAfter.Delta is { } delta)
-        {
-            return delta;
-        }
-
-        return retryAfter.Date is { } date ? date - _time.GetUtcNow() : null;
-    }
 
     private static Uri? NextLink(HttpResponseMessage response, Uri requestUrl)
     {
@@ -597,9 +529,6 @@ public sealed partial class HubClient
 
         public void Dispose() => Response.Dispose();
     }
-
-    [LoggerMessage(Level = LogLevel.Information, Message = "Hub {Method} {Path}: attempt {Attempt} failed ({Reason}); retrying in {DelayMs:0} ms")]
-    private static partial void LogRetry(ILogger logger, string method, string path, int attempt, string reason, double delayMs);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Hub at {Endpoint} unreachable after {Attempts} attempt(s)")]
     private static partial void LogUnreachable(ILogger logger, Exception exception, string endpoint, int attempts);

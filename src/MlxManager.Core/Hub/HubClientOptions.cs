@@ -1,14 +1,17 @@
 namespace MlxManager.Core.Hub;
 
-/// <summary>Timeouts and retries of the Hub client (configuration section <c>MlxManager:Hub</c>).</summary>
+/// <summary>Timeouts, retries and read limits of the Hub client (configuration section <c>MlxManager:Hub</c>); see <see cref="HubResilience"/>.</summary>
 public sealed class HubClientOptions
 {
     public const string SectionName = "MlxManager:Hub";
 
-    /// <summary>Time allowed for one attempt, until the response headers (and, for JSON calls, the body) arrive.</summary>
+    /// <summary>Time allowed for one attempt, until the response headers (and, for JSON and metadata reads, the body) arrive.</summary>
     public TimeSpan RequestTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
-    /// <summary>Attempts per call, the first included, on 408/429/5xx, timeouts and dropped connections.</summary>
+    /// <summary>
+    /// Attempts per request in all, the first included, on 408/429/5xx, timeouts and dropped connections: the only
+    /// layer of request retries (the downloader only resumes transfers broken after their headers).
+    /// </summary>
     public int MaxAttempts { get; set; } = 4;
 
     /// <summary>Back-off before the second attempt; doubled after each failure, with jitter (50–100 % of the value).</summary>
@@ -19,4 +22,10 @@ public sealed class HubClientOptions
 
     /// <summary>Redirects followed per call (only relative ones: renamed repositories).</summary>
     public int MaxRedirects { get; set; } = 5;
+
+    /// <summary>
+    /// Largest metadata file (config, tokenizer config, chat template) read into memory: detection skips bigger ones
+    /// by their size in the file tree, and a read stops one byte past it.
+    /// </summary>
+    public long MaxMetadataFileBytes { get; set; } = 8 * 1024 * 1024;
 }

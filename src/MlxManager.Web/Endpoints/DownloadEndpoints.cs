@@ -19,9 +19,10 @@ public sealed record DownloadRequest(string? RepoId);
 /// <summary>
 /// Downloads over HTTP. For the browser (cookie, antiforgery; outside <c>/api</c>): <c>GET /downloads/tiles</c> (the
 /// tiles fragment), <c>GET /downloads/events</c> (SSE: event <c>downloads</c> carries the tiles' HTML whenever they
-/// change, event <c>library</c> a stamp whenever a download finished), <c>POST /downloads</c> (form field
-/// <c>repoId</c>) and <c>POST /downloads/{id}/pause|resume|cancel|retry|dismiss</c>, which answer with the notice line
-/// (#download-notice) only: the tiles have a single writer, the SSE stream, so no answer paints an older state. For API clients (bearer token): <c>GET /api/downloads</c>, <c>GET /api/downloads/{id}</c>,
+/// change, event <c>library</c> a stamp whenever a download finished) and
+/// <c>POST /downloads/{id}/pause|resume|cancel|retry|dismiss</c>, which answer with the notice line (#download-notice)
+/// only: the tiles have a single writer, the SSE stream, so no answer paints an older state. The browser starts a
+/// download with the Models page's <c>?handler=Download</c>. For API clients (bearer token): <c>GET /api/downloads</c>, <c>GET /api/downloads/{id}</c>,
 /// <c>POST /api/downloads</c> (<c>{"repoId": "org/name"}</c>, 202) and the same five actions. Starting and steering
 /// downloads is for administrators, like deleting models; everyone signed in sees them.
 /// </summary>
@@ -34,7 +35,6 @@ public static partial class DownloadEndpoints
         var browser = app.MapGroup("/downloads");
         browser.MapGet("/tiles", TilesAsync).WithName("DownloadTiles");
         browser.MapGet("/events", EventsAsync).WithName("DownloadEvents").LimitSseConnections();
-        browser.MapPost("", StartFromPageAsync).RequireAuthorization(AccountPolicies.Admin).AddEndpointFilter(ValidateAntiforgery);
         foreach (var action in Actions)
         {
             browser.MapPost($"/{{id:int}}/{action}", (int id, HttpContext context, DownloadQueue queue, RazorPartials partials) =>
@@ -93,23 +93,6 @@ public static partial class DownloadEndpoints
 
             lastStamp = state.LibraryStamp;
         }
-    }
-
-    private static async Task<IResult> StartFromPageAsync(HttpContext context, DownloadQueue queue, RazorPartials partials)
-    {
-        var form = await context.Request.ReadFormAsync(context.RequestAborted);
-        DownloadNotice notice;
-        try
-        {
-            var started = await queue.StartAsync(form["repoId"].ToString(), context.User.FindFirstValue(ClaimTypes.Email) ?? context.User.Identity?.Name, context.RequestAborted);
-            notice = new DownloadNotice(started.Message, IsError: false);
-        }
-        catch (ArgumentException exception)
-        {
-            notice = new DownloadNotice(exception.Message, IsError: true);
-        }
-
-        return await NoticeAsync(context, partials, notice);
     }
 
     private static async Task<IResult> ActFromPageAsync(string action, int id, HttpContext context, DownloadQueue queue, RazorPartials partials)

@@ -1,3 +1,5 @@
+using Hangfire;
+using Microsoft.Extensions.Options;
 using MlxManager.Core.Data;
 using MlxManager.Core.Downloads;
 using MlxManager.Web.Endpoints;
@@ -5,7 +7,9 @@ using MlxManager.Web.Endpoints;
 namespace MlxManager.Web.Hosting;
 
 /// <summary>
-/// Model downloads (issue 5): Hangfire jobs into the standard Hugging Face cache, the queue, the progress board and
+/// Model downloads (issue 5): Hangfire jobs into the standard Hugging Face cache on the
+/// <see cref="DownloadJob.HangfireQueue"/> queue, served by a Hangfire server of its own whose worker count is
+/// <see cref="DownloadOptions.MaxConcurrent"/>; the recurring <see cref="DownloadRecovery"/>; the progress board and
 /// its SSE stream, the download tiles' endpoints under <c>/downloads</c> and a JSON API under <c>/api/downloads</c>.
 /// Settings: <c>MlxManager:Downloads</c> (<see cref="DownloadOptions"/>). The commits' file lists are kept in
 /// <c>&lt;data&gt;/manifests</c> (the library judges completeness by them).
@@ -15,6 +19,14 @@ public static class DownloadsHosting
     public static WebApplicationBuilder AddDownloads(this WebApplicationBuilder builder)
     {
         builder.Services.AddModelDownloads(provider => provider.GetRequiredService<DataDirectory>().PathFor("manifests"));
+        builder.Services.AddHangfireServer((provider, server) =>
+        {
+            server.Queues = [DownloadJob.HangfireQueue];
+            server.WorkerCount = Math.Max(1, provider.GetRequiredService<IOptions<DownloadOptions>>().Value.MaxConcurrent);
+            server.IsLightweightServer = true; // the general server runs the schedulers and the storage's upkeep
+            server.ShutdownTimeout = TimeSpan.FromSeconds(10);
+            server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}:downloads:{Guid.NewGuid():N}";
+        });
         builder.Services.AddSingleton<RazorPartials>();
         return builder;
     }
@@ -22,6 +34,7 @@ public static class DownloadsHosting
     public static WebApplication MapDownloads(this WebApplication app)
     {
         app.MapDownloadEndpoints();
+        DownloadRecovery.Schedule(app.Services.GetRequiredService<IRecurringJobManager>());
         return app;
     }
 }

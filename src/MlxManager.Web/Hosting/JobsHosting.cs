@@ -1,10 +1,12 @@
 using Hangfire;
 using Hangfire.AspNetCore;
 using Hangfire.Dashboard;
+using Hangfire.States;
 using Hangfire.Storage.SQLite;
 using Microsoft.AspNetCore.Authorization;
 using Microsoft.Extensions.Options;
 using MlxManager.Core.Data;
+using MlxManager.Core.Discovery.Jobs;
 using MlxManager.Web.Accounts;
 
 namespace MlxManager.Web.Hosting;
@@ -14,7 +16,7 @@ public sealed class JobOptions
 {
     public const string Section = "MlxManager:Jobs";
 
-    /// <summary>Jobs that run at once (downloads, detection). Each worker polls the queue.</summary>
+    /// <summary>Jobs that run at once on the general server (detections, the downloads' recovery; downloads have a server of their own). Each worker polls the queues.</summary>
     public int WorkerCount { get; set; } = 4;
 
     /// <summary>How often idle workers look for new jobs; short so a click starts work within a second.</summary>
@@ -24,13 +26,15 @@ public sealed class JobOptions
     /// How long a fetched job stays invisible to other workers before the SQLite storage hands it out
     /// again. That storage has no heartbeat, so this must exceed the longest job (a download of a large
     /// model on a slow line can take hours), or a running job would be started a second time. Jobs left
-    /// running by a previous process are released at start-up instead (see <see cref="JobsHosting"/>).
+    /// running by a previous process are requeued at start-up instead (see <see cref="JobsHosting"/>).
     /// </summary>
     public TimeSpan InvisibilityTimeout { get; set; } = TimeSpan.FromHours(12);
 }
 
 /// <summary>
-/// Hangfire with SQLite storage in <c>&lt;data&gt;/jobs.db</c> and a server inside this process.
+/// Hangfire with SQLite storage in <c>&lt;data&gt;/jobs.db</c> and a general server inside this process, serving the
+/// <c>default</c> and <see cref="ModelDetectionJob.HangfireQueue"/> queues (downloads have their own server, see
+/// <see cref="DownloadsHosting"/>).
 /// The <see cref="JobStorage"/> and <see cref="JobActivator"/> are services of this host, never the
 /// <c>JobStorage.Current</c>/<c>JobActivator.Current</c> statics: several hosts can run in one process
 /// (the tests do), each with its own storage and services. Inject <see cref="IBackgroundJobClient"/>.
@@ -49,6 +53,9 @@ public static partial class JobsHosting
         services.AddSingleton<JobStorage>(CreateStorage);
         services.AddSingleton<JobActivator>(provider => new AspNetCoreJobActivator(provider.GetRequiredService<IServiceScopeFactory>()));
         services.AddSingleton(provider => HangfireLogRouting.Register(provider.GetRequiredService<ILoggerFactory>()));
+
+        // Before every Hangfire server (hosted services start in registration order): no worker runs yet.
+        services.AddHostedService<JobsOfPreviousRun>();
         services.AddHangfire((provider, configuration) =>
         {
             provider.GetRequiredService<HangfireLogRouting.Registration>();
@@ -60,6 +67,7 @@ public static partial class JobsHosting
         {
             var options = provider.GetRequiredService<IOptions<JobOptions>>().Value;
             server.WorkerCount = options.WorkerCount;
+            server.Queues = [EnqueuedState.DefaultQueue, ModelDetectionJob.HangfireQueue];
             server.SchedulePollingInterval = TimeSpan.FromSeconds(5);
             server.ShutdownTimeout = TimeSpan.FromSeconds(10);
             server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
@@ -88,31 +96,56 @@ public static partial class JobsHosting
         provider.GetRequiredService<DataFolderLock>();
         var dataDirectory = provider.GetRequiredService<DataDirectory>();
         var options = provider.GetRequiredService<IOptions<JobOptions>>().Value;
-        var storage = new SQLiteStorage(dataDirectory.JobsDatabasePath, new SQLiteStorageOptions
+        return new SQLiteStorage(dataDirectory.JobsDatabasePath, new SQLiteStorageOptions
         {
             QueuePollInterval = options.QueuePollInterval,
             InvisibilityTimeout = options.InvisibilityTimeout,
             JournalMode = SQLiteStorageOptions.JournalModes.WAL,
         });
-        ReleaseJobsOfPreviousRun(storage, provider.GetRequiredService<ILoggerFactory>().CreateLogger(typeof(JobsHosting)));
-        return storage;
     }
 
-    // This process holds the data-folder lock, so a job still marked as fetched was being run by a
-    // process that has stopped (crash, restart). Without this it would wait InvisibilityTimeout
-    // (hours) before running again; downloads must resume right after a restart.
-    private static void ReleaseJobsOfPreviousRun(SQLiteStorage storage, ILogger logger)
+    /// <summary>
+    /// This process holds the data-folder lock, so a job still fetched from a queue was being run by a process that
+    /// has stopped (crash, kill). This storage has no heartbeat: without this such a job would wait
+    /// <see cref="JobOptions.InvisibilityTimeout"/> (hours) before running again, and downloads must resume right after
+    /// a restart. Each one still "processing" (or fetched before it could be marked so) goes back to its queue through
+    /// Hangfire's own state change (no SQL into the storage's tables); its stale queue entry is dropped by the worker
+    /// that fetches it once it is visible again, when the job is no longer in a state to run. A job a clean shutdown
+    /// gave back is not fetched any more.
+    /// </summary>
+    private sealed partial class JobsOfPreviousRun(JobStorage storage, IBackgroundJobClient jobs, ILogger<JobsOfPreviousRun> logger) : IHostedService
     {
-        using var connection = storage.CreateAndOpenConnection();
-        var released = connection.Database.Execute("UPDATE [JobQueue] SET [FetchedAt] = 0 WHERE [FetchedAt] <> 0");
-        if (released > 0)
+        public Task StartAsync(CancellationToken cancellationToken)
         {
-            LogReleased(logger, released);
-        }
-    }
+            var monitoring = storage.GetMonitoringApi();
+            using var connection = storage.GetConnection();
+            var requeued = 0;
+            foreach (var queue in monitoring.Queues())
+            {
+                foreach (var (jobId, _) in monitoring.FetchedJobs(queue.Name, 0, int.MaxValue))
+                {
+                    var state = connection.GetJobData(jobId)?.State;
+                    if ((state == EnqueuedState.StateName || state == ProcessingState.StateName)
+                        && jobs.ChangeState(jobId, new EnqueuedState { Reason = "Left running by a previous run of the app" }, state))
+                    {
+                        requeued++;
+                    }
+                }
+            }
 
-    [LoggerMessage(Level = LogLevel.Information, Message = "Released {Count} job(s) left running by a previous run; they start again now")]
-    private static partial void LogReleased(ILogger logger, int count);
+            if (requeued > 0)
+            {
+                LogRequeued(requeued);
+            }
+
+            return Task.CompletedTask;
+        }
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+        [LoggerMessage(Level = LogLevel.Information, Message = "Requeued {Count} job(s) left running by a previous run; they start again now")]
+        private partial void LogRequeued(int count);
+    }
 
     /// <summary>The dashboard asks the app's own authorization (the <see cref="AccountPolicies.Admin"/> policy).</summary>
     private sealed class AdminDashboardAuthorization : IDashboardAsyncAuthorizationFilter

@@ -22,15 +22,12 @@ public static class ModelsHosting
         services.AddModelDiscovery();
         services.AddMemoryCache();
 
-        services.AddOptions<HubClientOptions>().BindConfiguration(HubClientOptions.SectionName);
-        services.AddSingleton(provider => provider.GetRequiredService<IOptions<HubClientOptions>>().Value);
         services.AddSingleton<ISettingProtector, DataProtectionSettingProtector>();
         services.AddSingleton<ModelSettingsStore>();
         services.AddSingleton<IStoredHubToken>(provider => provider.GetRequiredService<ModelSettingsStore>());
         services.AddSingleton<IHubConnectionSource>(provider => new HubConnectionSource(
             provider.GetRequiredService<HfEnvironment>(), provider.GetRequiredService<IStoredHubToken>()));
-        services.AddHttpClient<HubClient>(client => client.Timeout = Timeout.InfiniteTimeSpan)
-            .ConfigurePrimaryHttpMessageHandler(HubClient.CreatePrimaryHandler);
+        services.AddHubClient();                 // one resilience pipeline for every Hub request
 
         services.AddSingleton<ModelDetections>();
         services.AddScoped<ModelDetectionJob>();

@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using MlxManager.Core.Chat;
 
 namespace MlxManager.Core.Tests.Chat;
@@ -7,7 +8,7 @@ public class MessageMetricsRecorderTests
     [Fact]
     public void Snapshot_MeasuresTimeToFirstToken_ThinkingTime_AndGenerationSpeed()
     {
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
         var recorder = new MessageMetricsRecorder(time);
         recorder.Start();
 
@@ -41,7 +42,7 @@ public class MessageMetricsRecorderTests
     [Fact]
     public void Snapshot_WithoutUsage_EstimatesTokensFromStreamedPieces()
     {
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
         var recorder = new MessageMetricsRecorder(time);
         recorder.Start();
         for (var i = 0; i < 5; i++)
@@ -61,7 +62,7 @@ public class MessageMetricsRecorderTests
     [Fact]
     public void Snapshot_BeforeAnyToken_HasNoSpeed()
     {
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
         var recorder = new MessageMetricsRecorder(time);
         recorder.Start();
         time.Advance(TimeSpan.FromSeconds(1));
@@ -77,7 +78,7 @@ public class MessageMetricsRecorderTests
     [Fact]
     public void Reclassification_MovesTheStartOfTheAnswerToThinking()
     {
-        var time = new ManualTimeProvider();
+        var time = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
         var recorder = new MessageMetricsRecorder(time);
         recorder.Start();
         time.Advance(TimeSpan.FromSeconds(1));

@@ -6,12 +6,11 @@ public sealed class DownloadBoardTests
 {
     private static readonly DateTime T0 = new(2026, 11, 26, 12, 0, 0, DateTimeKind.Utc);
 
-    private static Download Record(int id, string repo, DownloadState state, int queuedMinute, bool dispatched = false, int? finishedMinute = null) => new()
+    private static Download Record(int id, string repo, DownloadState state, int queuedMinute, int? finishedMinute = null) => new()
     {
         Id = id,
         RepoId = repo,
         State = state,
-        Dispatched = dispatched,
         CreatedAtUtc = T0,
         QueuedAtUtc = T0.AddMinutes(queuedMinute),
         UpdatedAtUtc = T0.AddMinutes(queuedMinute),
@@ -21,16 +20,17 @@ public sealed class DownloadBoardTests
     [Fact]
     public void Order_RunningFirst_ThenTheQueueWithPositions_ThenPaused_ThenFinishedNewestFirst()
     {
+        // Two download workers, one busy: the first queued download takes the free one, the others wait in line.
         var views = DownloadBoard.Order(
         [
             Record(1, "a/failed-old", DownloadState.Failed, 0, finishedMinute: 1),
-            Record(2, "a/queued-second", DownloadState.Queued, 5),
+            Record(2, "a/queued-second", DownloadState.Queued, 6),
             Record(3, "a/paused", DownloadState.Paused, 2),
-            Record(4, "a/running", DownloadState.Downloading, 3, dispatched: true),
-            Record(5, "a/queued-first", DownloadState.Queued, 4),
-            Record(6, "a/starting", DownloadState.Queued, 6, dispatched: true),
+            Record(4, "a/running", DownloadState.Downloading, 3),
+            Record(5, "a/queued-first", DownloadState.Queued, 5),
+            Record(6, "a/starting", DownloadState.Queued, 4),
             Record(7, "a/cancelled-new", DownloadState.Cancelled, 1, finishedMinute: 9),
-        ]);
+        ], maxConcurrent: 2);
 
         views.Select(v => v.RepoId).ShouldBe(["a/running", "a/starting", "a/queued-first", "a/queued-second", "a/paused", "a/cancelled-new", "a/failed-old"]);
         views.Single(v => v.RepoId == "a/queued-first").QueuePosition.ShouldBe(1);
@@ -38,6 +38,20 @@ public sealed class DownloadBoardTests
         views.Single(v => v.RepoId == "a/starting").QueuePosition.ShouldBeNull();
         views.Single(v => v.RepoId == "a/starting").StatusText.ShouldBe("Starting…");
         views.Single(v => v.RepoId == "a/queued-second").StatusText.ShouldBe("Queued · #2 in line");
+    }
+
+    [Fact]
+    public void Order_EveryWorkerBusy_TheWholeQueueWaitsInLine()
+    {
+        var views = DownloadBoard.Order(
+        [
+            Record(1, "a/running", DownloadState.Downloading, 0),
+            Record(2, "a/verifying", DownloadState.Verifying, 1),
+            Record(3, "a/queued", DownloadState.Queued, 2),
+        ], maxConcurrent: 2);
+
+        var queued = views.Single(v => v.RepoId == "a/queued");
+        (queued.QueuePosition, queued.Starting, queued.StatusText).ShouldBe((1, false, "Queued · #1 in line"));
     }
 
     [Fact]

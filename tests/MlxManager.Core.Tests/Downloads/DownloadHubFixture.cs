@@ -57,7 +57,7 @@ public sealed class DownloadHubFixture : IDisposable
 /// <summary>A downloader wired to an emulator and a fresh temp HF cache, with fast retries.</summary>
 public sealed class DownloadRig : IDisposable
 {
-    public DownloadRig(HubEmulatorHost hub, string? token = null, DownloadOptions? options = null, IDiskSpace? diskSpace = null, Func<HttpMessageHandler, HttpMessageHandler>? wrap = null)
+    public DownloadRig(HubEmulatorHost hub, string? token = null, DownloadOptions? options = null, IDiskSpace? diskSpace = null, Func<HttpMessageHandler, HttpMessageHandler>? wrap = null, HubClientOptions? hubOptions = null)
     {
         Folder = Path.Combine(Path.GetTempPath(), "mlxm-downloads-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(Folder);
@@ -69,19 +69,14 @@ public sealed class DownloadRig : IDisposable
             ["HF_TOKEN"] = token,
         };
         Environment = HfEnvironment.Resolve(name => variables.GetValueOrDefault(name), Folder);
-        HttpMessageHandler handler = HubClient.CreatePrimaryHandler();
-        if (wrap is not null)
-        {
-            handler = wrap(handler);
-        }
-
-        Hub = new HubClient(new HttpClient(handler) { Timeout = Timeout.InfiniteTimeSpan }, new HubConnectionSource(Environment), new HubClientOptions
+        HubOptions = hubOptions ?? new HubClientOptions
         {
             MaxAttempts = 3,
             RetryBaseDelay = TimeSpan.FromMilliseconds(10),
             RetryMaxDelay = TimeSpan.FromMilliseconds(100),
             RequestTimeout = TimeSpan.FromSeconds(10),
-        });
+        };
+        Hub = new HubClient(new HttpClient(HubResilience.CreateHandler(HubOptions, wrapPrimary: wrap)) { Timeout = Timeout.InfiniteTimeSpan }, new HubConnectionSource(Environment), HubOptions);
         Options = options ?? Fast();
         Manifests = new FileRepoManifestStore(Path.Combine(Folder, "manifests"));
         Downloader = new ModelDownloader(Hub, Environment, diskSpace ?? new VolumeDiskSpace(), Manifests, Microsoft.Extensions.Options.Options.Create(Options));
@@ -92,6 +87,8 @@ public sealed class DownloadRig : IDisposable
     public HfEnvironment Environment { get; }
 
     public HubClient Hub { get; }
+
+    public HubClientOptions HubOptions { get; }
 
     public DownloadOptions Options { get; }
 

@@ -145,7 +145,13 @@ public sealed class ModelDownloaderTests(DownloadHubFixture fixture) : IClassFix
     public async Task Download_429And5xxBursts_AreRetriedUntilTheDownloadCompletes()
     {
         await using var hub = await fixture.StartAsync();
-        using var rig = new DownloadRig(hub);
+        // Bursts of up to five failures in a row, one request's share at worst: within the Hub client's six attempts.
+        using var rig = new DownloadRig(hub, hubOptions: new HubClientOptions
+        {
+            MaxAttempts = 6,
+            RetryBaseDelay = TimeSpan.FromMilliseconds(10),
+            RetryMaxDelay = TimeSpan.FromMilliseconds(100),
+        });
         hub.Faults.FailNext(4, status: 429, pathPrefix: "/cdn/", retryAfterSeconds: 0);
         hub.Faults.FailNext(5, status: 500, pathPrefix: $"/{RepoId}/resolve/");
         hub.Faults.FailNext(2, status: 503, pathPrefix: $"/api/models/{RepoId}/tree", retryAfterSeconds: 0);
@@ -163,18 +169,35 @@ public sealed class ModelDownloaderTests(DownloadHubFixture fixture) : IClassFix
     }
 
     [Fact]
-    public async Task Download_FailingBeyondTheRetryLimit_FailsWithTheReason()
+    public async Task Download_RequestFailingEveryAttempt_FailsWithTheReason_AfterOneLayerOfRetries()
     {
         await using var hub = await fixture.StartAsync();
-        using var rig = new DownloadRig(hub, options: DownloadRig.Fast(o => o.MaxRetries = 2));
+        using var rig = new DownloadRig(hub, options: DownloadRig.Fast(o => (o.MaxRetries, o.ParallelFiles) = (2, 1)));
         var plan = await rig.Downloader.PlanAsync(RepoId);
         hub.Faults.FailNext(1000, status: 502, pathPrefix: "/cdn/");
 
-        var failure = await Should.ThrowAsync<DownloadFailedException>(() => rig.Downloader.DownloadAsync(plan, new DownloadProgress()).WaitAsync(Generous));
+        var failure = await Should.ThrowAsync<HubException>(() => rig.Downloader.DownloadAsync(plan, new DownloadProgress()).WaitAsync(Generous));
 
-        failure.Message.ShouldContain("Gave up on model-");
-        failure.Message.ShouldContain("3 failed attempts in a row");
+        failure.Kind.ShouldBe(HubErrorKind.ServerError);
         failure.Message.ShouldContain("HTTP 502");
+        failure.Message.ShouldContain($"{rig.HubOptions.MaxAttempts} times in a row");
+        hub.Requests.Entries.Count(r => r.Listener == Listeners.Cdn).ShouldBe(rig.HubOptions.MaxAttempts, "the Hub client's attempts, not multiplied by the downloader's");
+    }
+
+    [Fact]
+    public async Task Download_BodyLongerThanTheRequestTimeout_IsNotCutByIt()
+    {
+        await using var hub = await fixture.StartAsync();
+        hub.Faults.Throttle(null, perConnectionBytesPerSecond: 4_000_000);
+        using var rig = new DownloadRig(hub, hubOptions: new HubClientOptions { MaxAttempts = 3, RequestTimeout = TimeSpan.FromMilliseconds(300) });
+        var largest = fixture.Repo.Files.MaxBy(f => f.Size)!;
+        largest.Size.ShouldBeGreaterThan(2_000_000, "its body takes longer than the request timeout at this rate");
+
+        await rig.DownloadAsync(RepoId).WaitAsync(Generous);
+
+        Sha256(rig.Cache(RepoId).BlobPath(largest.Etag)).ShouldBe(largest.Etag);
+        hub.Requests.Entries.Where(r => r.Listener == Listeners.Cdn).ShouldAllBe(r => !r.Aborted, "each file came in one request");
+        hub.Requests.Entries.Count(r => r.Listener == Listeners.Cdn && r.Path == CdnPath(largest)).ShouldBe(1);
     }
 
     [Fact]
@@ -330,7 +353,7 @@ public sealed class ModelDownloaderTests(DownloadHubFixture fixture) : IClassFix
         var progress = new DownloadProgress();
         using var cancel = new CancellationTokenSource();
         var running = rig.Downloader.DownloadAsync(plan, progress, cancel.Token);
-        await WaitUntilAsync(() => progress.ReceivedBytes > 1_000_000);
+        await Eventually.WaitUntilAsync(() => progress.ReceivedBytes > 1_000_000, Generous, "bytes arrive");
 
         var clock = Stopwatch.StartNew();
         await cancel.CancelAsync();
@@ -451,16 +474,6 @@ public sealed class ModelDownloaderTests(DownloadHubFixture fixture) : IClassFix
             var read = await source.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, count)));
             await target.WriteAsync(buffer.AsMemory(0, read));
             count -= read;
-        }
-    }
-
-    private static async Task WaitUntilAsync(Func<bool> condition)
-    {
-        var deadline = DateTime.UtcNow + Generous;
-        while (!condition())
-        {
-            DateTime.UtcNow.ShouldBeLessThan(deadline, "condition not met in time");
-            await Task.Delay(20);
         }
     }
 

@@ -283,6 +283,42 @@ public sealed class HubClientTests(HubRootFixture root) : IClassFixture<HubRootF
     }
 
     [Fact]
+    public async Task ReadText_FileAboveTheCap_FailsAfterReadingOneBytePastIt()
+    {
+        await using var hub = await root.StartAsync();
+        var options = HubRootFixture.FastRetries();
+        options.MaxMetadataFileBytes = 100;
+        var client = HubRootFixture.Client(hub.BaseUrl, options: options);
+        var repo = root.Repos.Single(r => r.Spec == FixtureCatalog.QwenThinking);
+        repo.Files.Single(f => f.Path == "tokenizer_config.json").Size.ShouldBeGreaterThan(100);
+
+        var error = await Should.ThrowAsync<HubException>(() => client.ReadTextAsync(repo.Spec.RepoId, "tokenizer_config.json"));
+
+        error.Kind.ShouldBe(HubErrorKind.BadResponse);
+        error.Message.ShouldContain("larger than 100 bytes");
+        hub.Requests.Entries.Count(r => r.Path.EndsWith("tokenizer_config.json", StringComparison.Ordinal)).ShouldBe(1, "not retried");
+    }
+
+    [Fact]
+    public async Task ReadPrefix_ServerIgnoringRange_ReadsOnlyTheBytesAskedFor()
+    {
+        await using var hub = await root.StartAsync();
+        hub.Faults.IgnoreRange();
+        hub.Faults.Throttle(null, perConnectionBytesPerSecond: 500_000); // the whole file cannot be on its way already
+        var client = HubRootFixture.Client(hub.BaseUrl);
+        var repo = root.Repos.Single(r => r.Spec == FixtureCatalog.Phi8Bit);
+        var weights = repo.Files.Single(f => f.Path == "model.safetensors");
+        var expected = await File.ReadAllBytesAsync(Path.Combine(repo.Folder, "model.safetensors"));
+
+        var prefix = await client.ReadPrefixAsync(repo.Spec.RepoId, "model.safetensors", 8);
+
+        prefix.ShouldBe(expected[..8]);
+        var transfer = await hub.Requests.WaitForAsync(r => r.Listener == Listeners.Cdn && r.Fault == "ignore-range");
+        transfer.Status.ShouldBe(200);
+        transfer.BytesSent.ShouldBeLessThan(weights.Size, "the client dropped the connection after the bytes it wanted");
+    }
+
+    [Fact]
     public async Task OpenFile_FromAnOffset_ResumesWithARangeAndReportsTheTotal()
     {
         await using var hub = await root.StartAsync();

@@ -37,8 +37,9 @@ public sealed class HubRootFixture : IDisposable
             ["HF_HUB_OFFLINE"] = offline ? "1" : null,
         };
         var environment = HfEnvironment.Resolve(name => variables.GetValueOrDefault(name), Path.GetTempPath());
-        var http = new HttpClient(HubClient.CreatePrimaryHandler()) { Timeout = Timeout.InfiniteTimeSpan };
-        return new HubClient(http, new HubConnectionSource(environment, stored), options ?? FastRetries());
+        options ??= FastRetries();
+        var http = new HttpClient(HubResilience.CreateHandler(options)) { Timeout = Timeout.InfiniteTimeSpan };
+        return new HubClient(http, new HubConnectionSource(environment, stored), options);
     }
 
     public static HubClientOptions FastRetries() => new()

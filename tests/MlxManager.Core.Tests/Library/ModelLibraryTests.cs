@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Microsoft.Extensions.Time.Testing;
 using MlxManager.Core.Discovery;
 using MlxManager.Core.Library;
 using Xunit.Abstractions;
@@ -9,7 +10,7 @@ namespace MlxManager.Core.Tests.Library;
 public sealed class ModelLibraryTests(ITestOutputHelper output) : IDisposable
 {
     private readonly TemporaryDirectory _temp = new();
-    private readonly ManualTimeProvider _time = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
 
     public void Dispose() => _temp.Dispose();
 

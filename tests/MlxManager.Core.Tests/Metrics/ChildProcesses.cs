@@ -61,22 +61,3 @@ internal sealed class ChildProcesses : IDisposable
         }
     }
 }
-
-/// <summary>Polls a condition until it holds or the timeout passes; for states that take a moment to appear.</summary>
-internal static class Eventually
-{
-    public static async Task<T> Until<T>(Func<T> read, Func<T, bool> done, TimeSpan timeout)
-    {
-        var stopwatch = Stopwatch.StartNew();
-        while (true)
-        {
-            var value = read();
-            if (done(value) || stopwatch.Elapsed > timeout)
-            {
-                return value;
-            }
-
-            await Task.Delay(50);
-        }
-    }
-}

@@ -13,14 +13,9 @@ public sealed class LinuxProcessTableTests(ITestOutputHelper output) : IDisposab
 
     public void Dispose() => _children.Dispose();
 
-    [Fact]
+    [LinuxFact]
     public void TicksPerSecond_ComesFromTheKernelNotAnAssumption()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
         var getconf = _children.Start("getconf", "CLK_TCK");
         var expected = long.Parse(getconf.StandardOutput.ReadToEnd().Trim());
         getconf.WaitForExit();
@@ -28,14 +23,9 @@ public sealed class LinuxProcessTableTests(ITestOutputHelper output) : IDisposab
         new LinuxProcessTable().TicksPerSecond.ShouldBe(expected);
     }
 
-    [Fact]
+    [LinuxFact]
     public async Task Sample_OfABusyProcess_ReportsTheShareOfACoreItReallyGot()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
         var table = new LinuxProcessTable();
         var busy = _children.StartBusy();
         var sampler = new ProcessTreeSampler(table, table.Identify(busy.Id)!.Value, TimeProvider.System);
@@ -66,14 +56,9 @@ public sealed class LinuxProcessTableTests(ITestOutputHelper output) : IDisposab
         }
     }
 
-    [Fact]
+    [LinuxFact]
     public async Task Sample_OfAnIdleProcess_ReportsAlmostNoCpu()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
         var table = new LinuxProcessTable();
         var idle = _children.StartIdle();
         var sampler = new ProcessTreeSampler(table, table.Identify(idle.Id)!.Value, TimeProvider.System);
@@ -88,45 +73,37 @@ public sealed class LinuxProcessTableTests(ITestOutputHelper output) : IDisposab
         sample.CpuPercent.ShouldNotBeNull().ShouldBeLessThan(2);
     }
 
-    [Fact]
+    [LinuxFact]
     public async Task Sample_OfAProcessHoldingMemory_ReportsItWithinTwentyPercent()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
         var table = new LinuxProcessTable();
         var holder = _children.StartHolding(160);
         var sampler = new ProcessTreeSampler(table, table.Identify(holder.Id)!.Value, TimeProvider.System);
 
-        var sample = await Eventually.Until(
+        var sample = await Eventually.ValueAsync(
             () => { table.Refresh(); return sampler.Sample(); },
             s => s.MemoryBytes >= 150 * ChildProcesses.Megabyte,
-            TimeSpan.FromSeconds(10));
+            TimeSpan.FromSeconds(10),
+            "the holder's memory shows");
 
         output.WriteLine($"holding 160 MiB: {sample.MemoryBytes / (double)ChildProcesses.Megabyte:0.0} MiB");
         sample.MemoryBytes.ShouldBeInRange(128 * ChildProcesses.Megabyte, 192 * ChildProcesses.Megabyte);
         table.MemoryMetricName.ShouldBe("resident memory (RSS)");
     }
 
-    [Fact]
+    [LinuxFact]
     public async Task Sample_OfAWrapperStartingTheWorkAsAChild_MeasuresTheWholeTree()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
         var table = new LinuxProcessTable();
         var wrapper = _children.StartWrapped("dd", "if=/dev/zero", "of=/dev/null", "bs=160M");
         var wall = Stopwatch.StartNew();
         var root = table.Identify(wrapper.Id)!.Value;
         var sampler = new ProcessTreeSampler(table, root, TimeProvider.System);
-        await Eventually.Until(
+        await Eventually.ValueAsync(
             () => { table.Refresh(); return sampler.Sample(); },
             s => s.MemoryBytes >= 150 * ChildProcesses.Megabyte,
-            TimeSpan.FromSeconds(10));
+            TimeSpan.FromSeconds(10),
+            "the child's buffer shows in the tree");
         var processes = new List<ProcessUsage>();
         table.TryCollectTree(root, processes).ShouldBeTrue();
         var child = processes.Single(p => p.Pid != wrapper.Id).Pid;
@@ -149,36 +126,27 @@ public sealed class LinuxProcessTableTests(ITestOutputHelper output) : IDisposab
         processes.Single(p => p.Pid != wrapper.Id).ParentPid.ShouldBe(wrapper.Id);
     }
 
-    [Fact]
+    [LinuxFact]
     public async Task TryCollectTree_FollowsGrandchildren()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
         var table = new LinuxProcessTable();
         var wrapper = _children.StartWrapped("timeout", "120", "sleep", "120");
         var root = table.Identify(wrapper.Id)!.Value;
         var processes = new List<ProcessUsage>();
 
-        await Eventually.Until(
+        await Eventually.ValueAsync(
             () => { table.Refresh(); table.TryCollectTree(root, processes); return processes.Count; },
             count => count == 3,
-            TimeSpan.FromSeconds(10));
+            TimeSpan.FromSeconds(10),
+            "the grandchild appears");
 
         processes.Count.ShouldBe(3);
         processes[0].Pid.ShouldBe(wrapper.Id);
     }
 
-    [Fact]
+    [LinuxFact]
     public void IsRunning_WhenThePidBelongsToAProcessStartedAtAnotherTime_SaysNo()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
         var table = new LinuxProcessTable();
         var idle = _children.StartIdle();
         var identity = table.Identify(idle.Id)!.Value;
@@ -191,14 +159,9 @@ public sealed class LinuxProcessTableTests(ITestOutputHelper output) : IDisposab
         table.GetStartTime(reused).ShouldBeNull();
     }
 
-    [Fact]
+    [LinuxFact]
     public async Task Sample_AfterTheProcessExits_SaysGone()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
         var table = new LinuxProcessTable();
         var idle = _children.StartIdle();
         var identity = table.Identify(idle.Id)!.Value;
@@ -214,14 +177,9 @@ public sealed class LinuxProcessTableTests(ITestOutputHelper output) : IDisposab
         table.IsRunning(identity).ShouldBeFalse();
     }
 
-    [Fact]
+    [LinuxFact]
     public void GetStartTime_MatchesWhenTheProcessReallyStarted()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
         var table = new LinuxProcessTable();
         var self = Process.GetCurrentProcess();
         var identity = table.Identify(self.Id)!.Value;
@@ -231,14 +189,9 @@ public sealed class LinuxProcessTableTests(ITestOutputHelper output) : IDisposab
         started.UtcDateTime.ShouldBe(self.StartTime.ToUniversalTime(), TimeSpan.FromSeconds(2));
     }
 
-    [Fact]
+    [LinuxFact]
     public async Task Refresh_WhileProcessesStartAndExit_NeverThrowsAndKeepsFindingLiveOnes()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
         var table = new LinuxProcessTable();
         var self = table.Identify(Environment.ProcessId)!.Value;
         using var stop = new CancellationTokenSource();

@@ -15,14 +15,9 @@ public sealed class MetricsSamplerTests(ITestOutputHelper output) : IDisposable
 
     public void Dispose() => _children.Dispose();
 
-    [Fact]
+    [LinuxFact]
     public async Task SampleOnceAsync_MeasuresEveryTrackedServerInOneTick()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
         using var sampler = NewSampler(out var table);
         var busy = _children.StartBusy();
         var idle = _children.StartIdle();
@@ -45,14 +40,9 @@ public sealed class MetricsSamplerTests(ITestOutputHelper output) : IDisposable
         _gpu.Calls.ShouldBe(2, "one GPU reading per tick, shared by all servers");
     }
 
-    [Fact]
+    [LinuxFact]
     public async Task Track_TheSameServerAgain_MeasuresTheNewProcessAndKeepsTheHistory()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
         using var sampler = NewSampler(out var table);
         var first = _children.StartIdle();
         sampler.Track(7, table.Identify(first.Id)!.Value);
@@ -66,14 +56,9 @@ public sealed class MetricsSamplerTests(ITestOutputHelper output) : IDisposable
         sampler.HistoryFor(7).ShouldNotBeNull().Count.ShouldBe(2);
     }
 
-    [Fact]
+    [LinuxFact]
     public async Task SampleOnceAsync_WhenAServerHasExited_ReportsItNotRunningWithoutAddingHistory()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
         using var sampler = NewSampler(out var table);
         var idle = _children.StartIdle();
         sampler.Track(3, table.Identify(idle.Id)!.Value);
@@ -89,14 +74,9 @@ public sealed class MetricsSamplerTests(ITestOutputHelper output) : IDisposable
         sampler.HistoryFor(3).ShouldNotBeNull().Count.ShouldBe(1);
     }
 
-    [Fact]
+    [LinuxFact]
     public async Task Untrack_StopsMeasuringAndForgetsTheHistory()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
         using var sampler = NewSampler(out var table);
         sampler.Track(4, table.Identify(_children.StartIdle().Id)!.Value);
         await sampler.SampleOnceAsync(CancellationToken.None);
@@ -111,14 +91,9 @@ public sealed class MetricsSamplerTests(ITestOutputHelper output) : IDisposable
         snapshot.SystemMemory.ShouldNotBeNull("the system memory bar is shown even without servers");
     }
 
-    [Fact]
+    [LinuxFact]
     public async Task Subscribe_GetsTheLatestSnapshotAtOnceAndThenEachTick()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
         using var sampler = NewSampler(out _);
         var first = await sampler.SampleOnceAsync(CancellationToken.None);
         using var subscription = sampler.Subscribe();
@@ -128,14 +103,9 @@ public sealed class MetricsSamplerTests(ITestOutputHelper output) : IDisposable
         (await subscription.Reader.ReadAsync()).ShouldBeSameAs(second);
     }
 
-    [Fact]
+    [LinuxFact]
     public async Task Subscribe_ASlowReader_GetsOnlyTheNewestSnapshot()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
         using var sampler = NewSampler(out _);
         using var subscription = sampler.Subscribe();
         for (var i = 0; i < 5; i++)
@@ -148,14 +118,9 @@ public sealed class MetricsSamplerTests(ITestOutputHelper output) : IDisposable
         subscription.Reader.TryRead(out _).ShouldBeFalse();
     }
 
-    [Fact]
+    [LinuxFact]
     public async Task RunningAsAHostedService_PublishesOnItsOwnTimerAndCompletesSubscribersOnStop()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
         using var sampler = NewSampler(out var table, TimeSpan.FromMilliseconds(250));
         sampler.Track(1, table.Identify(_children.StartBusy().Id)!.Value);
         var published = 0;
@@ -183,14 +148,9 @@ public sealed class MetricsSamplerTests(ITestOutputHelper output) : IDisposable
         await subscription.Reader.Completion.WaitAsync(TimeSpan.FromSeconds(5));
     }
 
-    [Fact]
+    [LinuxFact]
     public async Task ReadAllAsync_EndsWhenTheCallerCancels()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
         using var sampler = NewSampler(out _);
         await sampler.SampleOnceAsync(CancellationToken.None);
         using var cancel = new CancellationTokenSource();
@@ -208,14 +168,9 @@ public sealed class MetricsSamplerTests(ITestOutputHelper output) : IDisposable
         read.ShouldBe(1);
     }
 
-    [Fact]
+    [LinuxFact]
     public async Task SampleOnceAsync_WithEightWrappedServers_MeasuresEveryTreeInOneSynchronousTick()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
         using var sampler = NewSampler(out var table);
         for (var id = 1; id <= 8; id++)
         {

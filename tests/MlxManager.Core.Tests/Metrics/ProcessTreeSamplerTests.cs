@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Time.Testing;
 using MlxManager.Core.Metrics;
 
 namespace MlxManager.Core.Tests.Metrics;
@@ -11,7 +12,7 @@ public class ProcessTreeSamplerTests
     public void Sample_ComputesCpuAsTreeTimeGrowthOverWallTime()
     {
         var table = new ScriptedTable();
-        var clock = new ManualClock();
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 5, 1, 12, 0, 0, TimeSpan.Zero));
         var sampler = new ProcessTreeSampler(table, Root, clock);
         table.Set(Usage(100, 1, cpuSeconds: 10, memory: 100), Usage(101, 100, cpuSeconds: 5, memory: 50));
 
@@ -32,7 +33,7 @@ public class ProcessTreeSamplerTests
     public void Sample_WhenAChildAppears_CountsAllItsTimeAsSpentSinceTheLastSample()
     {
         var table = new ScriptedTable();
-        var clock = new ManualClock();
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 5, 1, 12, 0, 0, TimeSpan.Zero));
         var sampler = new ProcessTreeSampler(table, Root, clock);
         table.Set(Usage(100, 1, cpuSeconds: 1));
         sampler.Sample();
@@ -47,7 +48,7 @@ public class ProcessTreeSamplerTests
     public void Sample_WhenAChildExits_NeverGoesNegative()
     {
         var table = new ScriptedTable();
-        var clock = new ManualClock();
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 5, 1, 12, 0, 0, TimeSpan.Zero));
         var sampler = new ProcessTreeSampler(table, Root, clock);
         table.Set(Usage(100, 1, cpuSeconds: 1), Usage(101, 100, cpuSeconds: 30));
         sampler.Sample();
@@ -62,7 +63,7 @@ public class ProcessTreeSamplerTests
     public void Sample_WhenAPidIsReusedInsideTheTree_TreatsItAsANewProcess()
     {
         var table = new ScriptedTable();
-        var clock = new ManualClock();
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 5, 1, 12, 0, 0, TimeSpan.Zero));
         var sampler = new ProcessTreeSampler(table, Root, clock);
         table.Set(Usage(100, 1, cpuSeconds: 1), Usage(101, 100, cpuSeconds: 30, start: 1));
         sampler.Sample();
@@ -77,7 +78,7 @@ public class ProcessTreeSamplerTests
     public void Sample_WhenTheRootIsGone_SaysSoAndStartsOverWhenItIsBack()
     {
         var table = new ScriptedTable();
-        var clock = new ManualClock();
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 5, 1, 12, 0, 0, TimeSpan.Zero));
         var sampler = new ProcessTreeSampler(table, Root, clock);
         table.Set(Usage(100, 1, cpuSeconds: 1));
         sampler.Sample();
@@ -94,7 +95,7 @@ public class ProcessTreeSamplerTests
     public void Sample_ReusesOneSamplerAcrossPolls_SoCpuIsNeverStuckAtZero()
     {
         var table = new ScriptedTable();
-        var clock = new ManualClock();
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 5, 1, 12, 0, 0, TimeSpan.Zero));
         var sampler = new ProcessTreeSampler(table, Root, clock);
         var readings = new List<double?>();
         for (var second = 0; second < 5; second++)
@@ -111,7 +112,7 @@ public class ProcessTreeSamplerTests
     public void Sample_TooSoonAfterTheLast_RepeatsTheLastFigureAndMeasuresTheNextOverTheWholeWindow()
     {
         var table = new ScriptedTable();
-        var clock = new ManualClock();
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 5, 1, 12, 0, 0, TimeSpan.Zero));
         var sampler = new ProcessTreeSampler(table, Root, clock);
         table.Set(Usage(100, 1, cpuSeconds: 0, memory: 10));
         sampler.Sample();
@@ -168,24 +169,5 @@ public class ProcessTreeSamplerTests
         public bool IsRunning(ProcessIdentity identity) => _processes.Any(p => p.Identity == identity);
 
         public DateTimeOffset? GetStartTime(ProcessIdentity identity) => null;
-    }
-}
-
-/// <summary>A clock that moves only when told to.</summary>
-internal sealed class ManualClock : TimeProvider
-{
-    private long _ticks;
-    private DateTimeOffset _now = new(2026, 5, 1, 12, 0, 0, TimeSpan.Zero);
-
-    public override long TimestampFrequency => TimeSpan.TicksPerSecond;
-
-    public override long GetTimestamp() => _ticks;
-
-    public override DateTimeOffset GetUtcNow() => _now;
-
-    public void Advance(TimeSpan by)
-    {
-        _ticks += by.Ticks;
-        _now += by;
     }
 }

@@ -16,14 +16,9 @@ public sealed class SharedProcessTableTests
         provider.GetRequiredService<IProcessTable>().ShouldBeSameAs(provider.GetRequiredService<IProcessTable>());
     }
 
-    [Fact]
+    [LinuxFact]
     public async Task RefreshAndCollect_FromSeveralThreadsAtOnce_AlwaysFindTheWholeTree()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
         var table = new SharedProcessTable(new LinuxProcessTable());
         var self = table.Identify(Environment.ProcessId)!.Value;
 

@@ -40,14 +40,9 @@ public class SystemMemoryTests
         LinuxSystemMemoryProbe.ParseMemInfo("MemFree: 1 kB").ShouldBeNull();
     }
 
-    [Fact]
+    [LinuxFact]
     public void Read_OnLinux_ReportsThisMachine()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
         var memory = new LinuxSystemMemoryProbe().Read().ShouldNotBeNull();
 
         memory.TotalBytes.ShouldBeGreaterThan(0);

@@ -204,15 +204,3 @@ public sealed class PlistutilFactAttribute : FactAttribute
         }
     }
 }
-
-/// <summary>A fact about Linux-only behaviour: reported as skipped on other systems.</summary>
-public sealed class LinuxFactAttribute : FactAttribute
-{
-    public LinuxFactAttribute()
-    {
-        if (!OperatingSystem.IsLinux())
-        {
-            Skip = "Linux only (the systemd user unit is installed on Linux)";
-        }
-    }
-}

@@ -9,14 +9,9 @@ public sealed class PosixProcessesTests : IDisposable
 
     public void Dispose() => _folder.Dispose();
 
-    [Fact]
+    [LinuxFact]
     public async Task Spawn_StartsTheProgramInItsOwnSession_WritingIntoTheFile_InTheFolder_WithTheEnvironment()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
         var output = _folder.Combine("out.log");
         var pid = PosixProcesses.Spawn(new DetachedLaunch(
             "/bin/sh",
@@ -31,14 +26,9 @@ public sealed class PosixProcessesTests : IDisposable
         File.ReadAllLines(output).ShouldBe([$"cwd={_folder.Path} greeting=hello world", "oops", "stdin=[]"]);
     }
 
-    [Fact]
+    [LinuxFact]
     public async Task Spawn_GivesTheChildASessionOfItsOwn_AndDefaultSignals()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
         var pid = PosixProcesses.Spawn(new DetachedLaunch("/bin/sleep", ["30"], new Dictionary<string, string>(), _folder.Path, _folder.Combine("o.log")));
         try
         {
@@ -65,14 +55,9 @@ public sealed class PosixProcessesTests : IDisposable
         stillChild.ShouldBeFalse("once reaped it is nobody's child");
     }
 
-    [Fact]
+    [LinuxFact]
     public void Spawn_OfAMissingProgram_ThrowsWithTheReason()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
         var error = Should.Throw<System.ComponentModel.Win32Exception>(() =>
             PosixProcesses.Spawn(new DetachedLaunch(_folder.Combine("nope"), [], new Dictionary<string, string>(), _folder.Path, _folder.Combine("o.log"))));
 

@@ -15,14 +15,9 @@ public sealed class ProcessTreeSignalsTests : IDisposable
 
     public void Dispose() => _folder.Dispose();
 
-    [Fact]
+    [LinuxFact]
     public async Task SignalTree_EndsTheGroup_AndTheDescendantsThatLeftIt()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
         var signals = NewSignals();
         var root = Spawn("sleep 300 & setsid sleep 301 & wait");
         var identity = _table.Identify(root)!.Value;
@@ -39,14 +34,9 @@ public sealed class ProcessTreeSignalsTests : IDisposable
         signals.CollectTree(identity).ShouldBeEmpty("the root is gone");
     }
 
-    [Fact]
+    [LinuxFact]
     public async Task CleanUpGroup_EndsWhatAnEndedLeaderLeftInItsGroup()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
         var signals = NewSignals();
         var root = Spawn("sleep 302 & echo $! > child; exit 0");
         await EngineProcesses.WaitUntilAsync(() => PosixProcesses.TryReap(root, out _) is not null, TimeSpan.FromSeconds(10), "the leader exited");

@@ -18,14 +18,9 @@ public sealed class RunLogRotationTests : IDisposable
 
     private string LogFile => _folder.Combine("1.log");
 
-    [Fact]
+    [LinuxFact]
     public async Task PastTheLimit_TheLogRotates_AndTheEngineKeepsWritingIntoTheEmptiedOutput()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
         using var log = RunLog.Create(Output, LogFile, TimeProvider.System, Limit);
         // 100 lines of 80 characters (twice the limit), then it waits for "next" and writes one more line.
         var pid = PosixProcesses.Spawn(new DetachedLaunch(

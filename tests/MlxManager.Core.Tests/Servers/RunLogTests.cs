@@ -1,4 +1,5 @@
 using System.Text;
+using Microsoft.Extensions.Time.Testing;
 using MlxManager.Core.Servers;
 using MlxManager.Core.Tests.Library;
 
@@ -7,7 +8,7 @@ namespace MlxManager.Core.Tests.Servers;
 public sealed class RunLogTests : IDisposable
 {
     private readonly TemporaryDirectory _folder = new();
-    private readonly ManualTimeProvider _time = new(new DateTimeOffset(2026, 11, 26, 14, 2, 3, 123, TimeSpan.Zero));
+    private readonly FakeTimeProvider _time = new(new DateTimeOffset(2026, 11, 26, 14, 2, 3, 123, TimeSpan.Zero));
 
     public void Dispose() => _folder.Dispose();
 
@@ -123,14 +124,5 @@ public sealed class RunLogTests : IDisposable
 
         line.Text.Length.ShouldBeLessThan(RunLog.MaxLineLength + 20);
         line.Text.ShouldEndWith("(line cut)");
-    }
-
-    private sealed class ManualTimeProvider(DateTimeOffset now) : TimeProvider
-    {
-        private DateTimeOffset _now = now;
-
-        public override DateTimeOffset GetUtcNow() => _now;
-
-        public void Advance(TimeSpan by) => _now += by;
     }
 }

@@ -12,14 +12,9 @@ namespace MlxManager.Core.Tests.Servers;
 [Collection(ServersCollection.Name)]
 public sealed class RunWatcherTests(EngineWorld world, ITestOutputHelper output) : SupervisorHostTest(world, output)
 {
-    [Fact]
+    [LinuxFact]
     public async Task AProcessThatExits_IsReadToTheEnd_AndRecordedAsFailedWithItsExitAndTraceback()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
         var run = Launch("echo loading; echo 'Traceback (most recent call last):'; echo 'ValueError: no such weights'; printf 'last words'; exit 4");
         var advanced = new List<long>();
         Host.Supervisor.LogAdvanced += (id, sequence) =>
@@ -47,14 +42,9 @@ public sealed class RunWatcherTests(EngineWorld world, ITestOutputHelper output)
         }
     }
 
-    [Fact]
+    [LinuxFact]
     public async Task AStopRequested_EndsAsStopped_WithTheReason()
     {
-        if (!OperatingSystem.IsLinux())
-        {
-            return;
-        }
-
         var run = Launch("trap 'exit 0' TERM; while true; do sleep 0.05; done");
         Host.Services.GetRequiredService<RunWatcher>().Watch(run);
 

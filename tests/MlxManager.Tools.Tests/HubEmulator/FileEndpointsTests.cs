@@ -1,5 +1,6 @@
 using System.Net;
 using System.Text.Json.Nodes;
+using Microsoft.Extensions.Time.Testing;
 using MlxManager.HubEmulator;
 using MlxManager.ModelFixtures;
 
@@ -168,7 +169,7 @@ public sealed class FileEndpointsTests : IClassFixture<HubEmulatorFixture>
     [Fact]
     public async Task Cdn_AfterTheUrlExpires_Is403AndAFreshUrlWorks()
     {
-        var clock = new ManualClock(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
+        var clock = new FakeTimeProvider(new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero));
         await using var host = await hub.StartAnotherAsync(o => o with { TimeProvider = clock, CdnUrlLifetime = TimeSpan.FromMinutes(10) });
         var url = $"{host.BaseUrl}/{FixtureCatalog.Phi8Bit.RepoId}/resolve/main/model.safetensors";
         var stale = (await client.SendAsync(HttpMethod.Head, url)).Headers.Location!;

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using MlxManager.HubEmulator;
 using MlxManager.ModelFixtures;
+using Microsoft.Extensions.Time.Testing;
 
 namespace MlxManager.Tools.Tests.HubEmulator;
 
@@ -119,14 +120,4 @@ internal static class Http
     public static string Quoted(string etag) => $"\"{etag}\"";
 
     public static JsonElement Element(this JsonNode node) => JsonSerializer.SerializeToElement(node);
-}
-
-/// <summary>A clock the test moves by hand, for CDN URL expiry.</summary>
-internal sealed class ManualClock(DateTimeOffset start) : TimeProvider
-{
-    DateTimeOffset now = start;
-
-    public override DateTimeOffset GetUtcNow() => now;
-
-    public void Advance(TimeSpan by) => now += by;
 }

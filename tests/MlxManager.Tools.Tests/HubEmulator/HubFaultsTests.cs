@@ -218,6 +218,26 @@ public sealed class HubFaultsTests : IClassFixture<HubEmulatorFixture>
     }
 
     [Fact]
+    public async Task IgnoreRange_AnswersARangedRequestWithTheWholeFile_UntilSwitchedOff()
+    {
+        var config = Qwen.Files.Single(f => f.Path == "config.json");
+        hub.Host.Faults.IgnoreRange();
+
+        var whole = await client.SendAsync(HttpMethod.Get, Resolve(Qwen.Spec, "config.json"), range: "bytes=0-9");
+        var body = await whole.Content.ReadAsByteArrayAsync();
+
+        whole.StatusCode.ShouldBe(HttpStatusCode.OK);
+        whole.Content.Headers.ContentRange.ShouldBeNull();
+        body.Length.ShouldBe((int)config.Size);
+        (await hub.Host.Requests.WaitForAsync(r => r.Fault == "ignore-range")).Range.ShouldBe("bytes=0-9");
+
+        hub.Host.Faults.IgnoreRange(false);
+        var ranged = await client.SendAsync(HttpMethod.Get, Resolve(Qwen.Spec, "config.json"), range: "bytes=0-9");
+        ranged.StatusCode.ShouldBe(HttpStatusCode.PartialContent);
+        (await ranged.Content.ReadAsByteArrayAsync()).Length.ShouldBe(10);
+    }
+
+    [Fact]
     public async Task DelayFirstByte_HoldsTheResponseBack()
     {
         hub.Host.Faults.DelayFirstByte(TimeSpan.FromMilliseconds(400), pathPrefix: "/api/models", count: 1);

@@ -111,7 +111,7 @@ public sealed class ChatLifecycleTests(LifecycleHost host) : IClassFixture<Lifec
             turn.LastAnswerHtml.ShouldContain(saved.Content.Split(' ')[0]);
         }
 
-        await Eventually.TrueAsync(() => host.Servers.FindAsync(server.ServerId, default).AsTask().Result?.State == ChatServerState.Failed, TimeSpan.FromSeconds(20));
+        await Eventually.WaitUntilAsync(() => host.Servers.FindAsync(server.ServerId, default).AsTask().Result?.State == ChatServerState.Failed, TimeSpan.FromSeconds(20), "the server shows as failed");
         var after = await user.TurnAsync(conversation, "Are you there?");
         after.Outcome.ShouldBe("failed");
         after.Error.ShouldNotBeNull().ShouldContain("failed");
@@ -164,7 +164,7 @@ public sealed class ChatLifecycleTests(LifecycleHost host) : IClassFixture<Lifec
     {
         var server = await host.Servers.StartAsync(EmulatedServers.ProfileFor(FixtureCatalog.Unsupported, MlxLmServer.EngineKey, "broken early", id: 38),
             new Dictionary<string, string> { ["EMULATOR_START_MODE"] = "load-first" }, waitUntilReady: false);
-        await Eventually.TrueAsync(() => host.Servers.FindAsync(server.ServerId, default).AsTask().Result?.State == ChatServerState.Failed, TimeSpan.FromSeconds(30));
+        await Eventually.WaitUntilAsync(() => host.Servers.FindAsync(server.ServerId, default).AsTask().Result?.State == ChatServerState.Failed, TimeSpan.FromSeconds(30), "the server shows as failed");
         using var user = await host.NewUserAsync();
 
         var response = await user.App.PostFormAsync("/chat?handler=New", new Dictionary<string, string> { ["serverId"] = server.ServerId.ToString() }, "/chat");

@@ -2,6 +2,9 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Hangfire;
+using Hangfire.States;
+using Hangfire.Storage;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
@@ -50,7 +53,7 @@ public sealed class DownloadQueueTests
         done.Runs.ShouldBe(1);
         done.LeaseOwner.ShouldBeNull();
         host.ShouldBeCompleteInTheCache(Sharded);
-        host.JobsOf(record.Id).ShouldBe([done.JobId!]);
+        (await host.SettledJobsOfAsync(record.Id, done.JobId!)).ShouldBe([done.JobId!]);
         var library = host.App.Services.GetRequiredService<ModelLibrary>().Find(Sharded).ShouldNotBeNull();
         library.Completeness.ShouldBe(ModelCompleteness.Complete, library.CompletenessReason);
         library.CompletenessReason.ShouldContain("files of commit", customMessage: "judged by the recorded file list");
@@ -76,7 +79,7 @@ public sealed class DownloadQueueTests
         (await host.RecordCountAsync(Sharded)).ShouldBe(1);
         host.Hub.Faults.Reset();
         var done = await host.WaitForStateAsync(first.Id, DownloadState.Completed);
-        host.JobsOf(first.Id).ShouldBe([done.JobId!]);
+        (await host.SettledJobsOfAsync(first.Id, done.JobId!)).ShouldBe([done.JobId!]);
         done.Runs.ShouldBe(1);
         foreach (var shard in DownloadsHost.Repos[Sharded].Files.Where(f => f.IsLfs))
         {
@@ -100,8 +103,7 @@ public sealed class DownloadQueueTests
         await host.WaitForAsync(b.Id, d => d.State == DownloadState.Downloading && d.CompletedBytes > 0);
         var waiting = await host.RecordAsync(c.Id);
         waiting.State.ShouldBe(DownloadState.Queued);
-        waiting.Dispatched.ShouldBeFalse();
-        waiting.JobId.ShouldBeNull("no job until a slot frees");
+        host.JobStateOf(waiting.JobId.ShouldNotBeNull()).ShouldBe(EnqueuedState.StateName, "its job waits for a free download worker");
         var tiles = WebUtility.HtmlDecode(await admin.GetHtmlAsync("/downloads/tiles"));
         tiles.ShouldContain("Queued · #1 in line");
         tiles.ShouldContain("2 downloading · 1 waiting");
@@ -117,6 +119,32 @@ public sealed class DownloadQueueTests
         var firstFinished = started.Where(r => r.Sequence < thirdFirst.Sequence).ToList();
         firstFinished.ShouldNotBeEmpty("the third started only after another had finished");
         host.ShouldBeCompleteInTheCache(FixtureCatalog.Phi8Bit.RepoId);
+    }
+
+    [Fact]
+    public async Task OneDownloadWorker_RunsTheQueueInTheOrderAsked_AsTheTilesSay()
+    {
+        await using var host = await DownloadsHost.StartAsync(app => app.Settings["MlxManager:Downloads:MaxConcurrent"] = "1");
+        using var admin = await host.SignInAsync();
+        host.Hub.Faults.Throttle(1_500_000);
+        var first = await host.StartAsync(admin, Sharded);
+        await host.WaitForAsync(first.Id, d => d.State == DownloadState.Downloading && d.CompletedBytes > 0);
+        var second = await host.StartAsync(admin, FixtureCatalog.Phi8Bit.RepoId);
+        var third = await host.StartAsync(admin, FixtureCatalog.LlamaTools.RepoId);
+
+        var tiles = WebUtility.HtmlDecode(await admin.GetHtmlAsync("/downloads/tiles"));
+        tiles.IndexOf("Queued · #1 in line", StringComparison.Ordinal).ShouldBeLessThan(tiles.IndexOf("Queued · #2 in line", StringComparison.Ordinal));
+        tiles.IndexOf(FixtureCatalog.Phi8Bit.RepoId, StringComparison.Ordinal).ShouldBeLessThan(tiles.IndexOf(FixtureCatalog.LlamaTools.RepoId, StringComparison.Ordinal));
+
+        host.Hub.Faults.Reset();
+        var done = new List<Download>();
+        foreach (var id in new[] { first.Id, second.Id, third.Id })
+        {
+            done.Add(await host.WaitForStateAsync(id, DownloadState.Completed));
+        }
+
+        done[1].StartedAtUtc.ShouldNotBeNull().ShouldBeGreaterThanOrEqualTo(done[0].FinishedAtUtc.ShouldNotBeNull(), "one at a time");
+        done[2].StartedAtUtc.ShouldNotBeNull().ShouldBeGreaterThanOrEqualTo(done[1].FinishedAtUtc.ShouldNotBeNull(), "Hangfire's queue is first in, first out");
     }
 
     [Fact]
@@ -147,7 +175,7 @@ public sealed class DownloadQueueTests
 
         host.ShouldBeCompleteInTheCache(Sharded);
         done.JobId.ShouldBe(paused.JobId);
-        host.JobsOf(record.Id).ShouldBe([done.JobId!], "the download's one job was requeued, not duplicated");
+        (await host.SettledJobsOfAsync(record.Id, done.JobId!)).ShouldBe([done.JobId!], "the download's one job was requeued, not duplicated");
         done.Runs.ShouldBe(2);
     }
 
@@ -177,7 +205,7 @@ public sealed class DownloadQueueTests
     }
 
     [Fact]
-    public async Task Cancel_OfAQueuedDownload_HappensAtOnceWithoutAJob()
+    public async Task Cancel_OfAQueuedDownload_HappensAtOnce_AndItsJobLeavesTheQueue()
     {
         await using var host = await DownloadsHost.StartAsync(app => app.Settings["MlxManager:Downloads:MaxConcurrent"] = "1");
         using var admin = await host.SignInAsync();
@@ -190,7 +218,7 @@ public sealed class DownloadQueueTests
 
         var cancelled = await host.RecordAsync(second.Id);
         cancelled.State.ShouldBe(DownloadState.Cancelled);
-        cancelled.JobId.ShouldBeNull();
+        host.JobStateOf(cancelled.JobId.ShouldNotBeNull()).ShouldBe(DeletedState.StateName, "the job never takes a download worker");
         (await admin.HtmxPostAsync($"/downloads/{second.Id}/dismiss", "/models")).StatusCode.ShouldBe(HttpStatusCode.OK);
         (await admin.GetHtmlAsync("/downloads/tiles")).ShouldNotContain($"data-repo=\"{FixtureCatalog.Phi8Bit.RepoId}\"");
         host.Hub.Faults.Reset();
@@ -211,7 +239,7 @@ public sealed class DownloadQueueTests
         var record = await host.StartAsync(admin, Sharded);
         var failed = await host.WaitForStateAsync(record.Id, DownloadState.Failed);
 
-        failed.Error.ShouldNotBeNull().ShouldContain("failed attempts in a row");
+        failed.Error.ShouldNotBeNull().ShouldContain("2 times in a row", customMessage: "the Hub client's attempts (MaxAttempts 2 here), not multiplied by the downloader's");
         failed.Error.ShouldContain("HTTP 503");
         File.Exists(partial).ShouldBeTrue("a failed download keeps its partial files for a retry");
         var tiles = await admin.GetHtmlAsync("/downloads/tiles");
@@ -302,7 +330,7 @@ public sealed class DownloadQueueTests
 
         second.ShouldBeCompleteInTheCache(Sharded);
         done.JobId.ShouldBe(interrupted.JobId);
-        second.JobsOf(record.Id).ShouldBe([done.JobId!]);
+        (await second.SettledJobsOfAsync(record.Id, done.JobId!)).ShouldBe([done.JobId!]);
         (await second.RecordCountAsync(Sharded)).ShouldBe(1);
     }
 
@@ -332,6 +360,31 @@ public sealed class DownloadQueueTests
     }
 
     [Fact]
+    public async Task Recovery_RequeuesTheJobOfAnOpenDownloadWhoseJobHasEnded()
+    {
+        await using var host = await DownloadsHost.StartAsync();
+        using var admin = await host.SignInAsync();
+        var record = await host.StartAsync(admin, FixtureCatalog.LlamaTools.RepoId);
+        var done = await host.WaitForStateAsync(record.Id, DownloadState.Completed);
+        using (var connection = host.App.Services.GetRequiredService<JobStorage>().GetConnection())
+        {
+            connection.GetRecurringJobs().ShouldContain(j => j.Id == DownloadRecovery.RecurringJobId);
+        }
+
+        // The record says "queued" while its job has finished (what a crash between two writes can leave).
+        await host.App.WithScopeAsync(services => services.GetRequiredService<AppDbContext>().Downloads.Where(d => d.Id == record.Id)
+            .ExecuteUpdateAsync(s => s.SetProperty(d => d.State, DownloadState.Queued).SetProperty(d => d.FinishedAtUtc, (DateTime?)null)));
+        await using (var scope = host.App.Services.CreateAsyncScope())
+        {
+            await scope.ServiceProvider.GetRequiredService<DownloadRecovery>().RunAsync(CancellationToken.None);
+        }
+
+        var again = await host.WaitForAsync(record.Id, d => d.State == DownloadState.Completed && d.Runs == 2, because: "the recovery ran its job again");
+        again.JobId.ShouldBe(done.JobId);
+        (await host.SettledJobsOfAsync(record.Id, done.JobId!)).ShouldBe([done.JobId!]);
+    }
+
+    [Fact]
     public async Task RecordLeasedByAnotherLiveProcess_IsLeftAlone_UntilTheLeaseExpires()
     {
         await using var host = await DownloadsHost.StartAsync();
@@ -343,7 +396,6 @@ public sealed class DownloadQueueTests
         {
             RepoId = FixtureCatalog.LlamaTools.RepoId,
             State = DownloadState.Queued,
-            Dispatched = true,
             LeaseOwner = foreign,
             LeaseExpiresAtUtc = now.AddMinutes(5),
             CreatedAtUtc = now,
@@ -407,8 +459,9 @@ public sealed class DownloadQueueTests
         using var member = await host.SignInAsync("member@example.com", admin: false);
         using var admin = await host.SignInAsync();
 
-        (await member.HtmxPostAsync("/downloads", "/models", new Dictionary<string, string> { ["repoId"] = Sharded })).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
-        (await admin.HtmxPostAsync("/downloads", "/models", new Dictionary<string, string> { ["repoId"] = Sharded }, withToken: false)).StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        await DownloadsHost.PressDownloadAsync(member, Sharded); // refused: no record below
+        (await admin.HtmxPostAsync("/models?handler=Download&repoId=" + Uri.EscapeDataString(Sharded), "/models", withToken: false)).StatusCode.ShouldBe(HttpStatusCode.BadRequest);
+        (await member.HtmxPostAsync("/downloads/1/pause", "/models")).StatusCode.ShouldBe(HttpStatusCode.Forbidden);
         (await host.RecordCountAsync(Sharded)).ShouldBe(0);
         var tiles = await member.GetHtmlAsync("/downloads/tiles");
         tiles.ShouldNotContain("data-testid=\"download-tile\"");

@@ -3,6 +3,7 @@ using System.Net.Http.Json;
 using System.Text.Json;
 using Hangfire;
 using Hangfire.Common;
+using Hangfire.States;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using MlxManager.Core.Data;
@@ -74,10 +75,7 @@ public sealed class DownloadsHost : IAsyncDisposable
 
     public static void Configure(MlxManagerFactory app, HubEmulatorHost hub, string cache)
     {
-        app.Settings["MlxManager:HuggingFace:Endpoint"] = hub.BaseUrl;
-        app.Settings["MlxManager:HuggingFace:HubCache"] = cache;
-        app.Settings["MlxManager:HuggingFace:TokenPath"] = Path.Combine(app.DataFolder.Path, "no-token-file");
-        app.Settings["MlxManager:HuggingFace:Offline"] = "false";
+        app.UseHuggingFace(hub.BaseUrl, cache);
         app.Settings["MlxManager:Hub:MaxAttempts"] = "2";
         app.Settings["MlxManager:Hub:RetryBaseDelay"] = "00:00:00.020";
         app.Settings["MlxManager:Library:ChangeCheckInterval"] = "00:00:00";
@@ -99,10 +97,10 @@ public sealed class DownloadsHost : IAsyncDisposable
     public static Task<HttpResponseMessage> PressDownloadAsync(AppClient client, string repoId) =>
         client.HtmxPostAsync("/models?handler=Download&repoId=" + Uri.EscapeDataString(repoId), "/models?tab=local");
 
-    /// <summary>Starts (or joins) a download through the browser endpoint; returns the record.</summary>
+    /// <summary>Starts (or joins) a download as the Models page's Download button does; returns the record.</summary>
     public async Task<Download> StartAsync(AppClient client, string repoId)
     {
-        var response = await client.HtmxPostAsync("/downloads", "/models?tab=local", new Dictionary<string, string> { ["repoId"] = repoId });
+        var response = await PressDownloadAsync(client, repoId);
         response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
         return await RecordOfAsync(repoId);
     }
@@ -129,25 +127,9 @@ public sealed class DownloadsHost : IAsyncDisposable
         App.WithScopeAsync(services => services.GetRequiredService<AppDbContext>().Downloads.CountAsync(d => d.RepoId == repoId));
 
     /// <summary>Waits until the record satisfies <paramref name="condition"/>; returns it.</summary>
-    public async Task<Download> WaitForAsync(int id, Func<Download, bool> condition, TimeSpan? timeout = null, string? because = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(60));
-        while (true)
-        {
-            var record = await RecordAsync(id);
-            if (condition(record))
-            {
-                return record;
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"{because ?? "download condition"} not met; record is {record.State} ({record.CompletedBytes}/{record.TotalBytes}) error: {record.Error}");
-            }
-
-            await Task.Delay(50);
-        }
-    }
+    public Task<Download> WaitForAsync(int id, Func<Download, bool> condition, TimeSpan? timeout = null, string? because = null) =>
+        Eventually.ValueAsync(() => RecordAsync(id), condition, timeout ?? TimeSpan.FromSeconds(60), because ?? "download condition",
+            record => $"{record.State} ({record.CompletedBytes}/{record.TotalBytes}) error: {record.Error}");
 
     public Task<Download> WaitForStateAsync(int id, DownloadState state, TimeSpan? timeout = null) =>
         WaitForAsync(id, d => d.State == state, timeout, $"state {state}");
@@ -168,6 +150,23 @@ public sealed class DownloadsHost : IAsyncDisposable
         }
 
         return ids.Distinct().ToList();
+    }
+
+    /// <summary>
+    /// <see cref="JobsOf"/> once <paramref name="jobId"/> has succeeded: the record is final a moment before Hangfire
+    /// files its job as succeeded, and the storage's monitoring lists can miss a job in between.
+    /// </summary>
+    public async Task<IReadOnlyList<string>> SettledJobsOfAsync(int id, string jobId)
+    {
+        await Eventually.WaitUntilAsync(() => JobStateOf(jobId) == SucceededState.StateName, TimeSpan.FromSeconds(30), $"job {jobId} succeeded");
+        return JobsOf(id);
+    }
+
+    /// <summary>The current Hangfire state of job <paramref name="jobId"/>.</summary>
+    public string? JobStateOf(string jobId)
+    {
+        using var connection = App.Services.GetRequiredService<JobStorage>().GetConnection();
+        return connection.GetJobData(jobId)?.State;
     }
 
     public HfCacheRepo Cache(string repoId) => new(HubCache, repoId);

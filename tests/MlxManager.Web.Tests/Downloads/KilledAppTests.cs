@@ -90,21 +90,8 @@ public sealed class KilledAppTests(ITestOutputHelper output)
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("access_token").GetString()!;
     }
 
-    private static async Task<JsonElement> PollAsync(HttpClient http, int id, Func<JsonElement, bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
-        while (true)
-        {
-            var download = await http.GetFromJsonAsync<JsonElement>($"/api/downloads/{id}");
-            if (condition(download))
-            {
-                return download;
-            }
-
-            DateTime.UtcNow.ShouldBeLessThan(deadline, $"download still {download}");
-            await Task.Delay(100);
-        }
-    }
+    private static Task<JsonElement> PollAsync(HttpClient http, int id, Func<JsonElement, bool> condition) =>
+        Eventually.ValueAsync(() => http.GetFromJsonAsync<JsonElement>($"/api/downloads/{id}"), condition, TimeSpan.FromSeconds(90), $"download {id} reaches the state");
 
     private static AppDbContext Database(string dataFolder) =>
         new(new DbContextOptionsBuilder<AppDbContext>().UseSqlite(SqliteDatabase.ConnectionString(Path.Combine(dataFolder, "app.db"))).Options);
@@ -197,26 +184,21 @@ public sealed class KilledAppTests(ITestOutputHelper output)
         public async Task<HttpClient> WaitUntilReadyAsync()
         {
             var http = new HttpClient { BaseAddress = new Uri(Url), Timeout = TimeSpan.FromSeconds(30) };
-            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(90);
-            while (true)
+            await Eventually.WaitUntilAsync(async () =>
             {
                 _process.HasExited.ShouldBeFalse($"the app exited with {(_process.HasExited ? _process.ExitCode : 0)}");
                 try
                 {
-                    if ((await http.GetAsync("/login")).StatusCode == HttpStatusCode.OK)
-                    {
-                        return http;
-                    }
+                    return (await http.GetAsync("/login")).StatusCode == HttpStatusCode.OK;
                 }
                 catch (HttpRequestException exception)
                 {
                     // Not listening yet.
                     _output.WriteLine($"waiting for the app: {exception.Message}");
+                    return false;
                 }
-
-                DateTime.UtcNow.ShouldBeLessThan(deadline, "the app did not start");
-                await Task.Delay(250);
-            }
+            }, TimeSpan.FromSeconds(90), "the app starts");
+            return http;
         }
 
         /// <summary>SIGKILL to the app and anything it started: no shutdown code runs.</summary>

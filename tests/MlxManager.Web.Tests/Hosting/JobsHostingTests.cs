@@ -71,9 +71,12 @@ public sealed class JobsHostingTests
         storageA.ShouldNotBeSameAs(storageB);
         storageA.ToString().ShouldContain(Path.Combine(a.DataFolder.Path, "jobs.db"));
         storageB.ToString().ShouldContain(Path.Combine(b.DataFolder.Path, "jobs.db"));
-        await Eventually.TrueAsync(() => storageA.GetMonitoringApi().SucceededListCount() == 1, JobTimeout);
-        await Eventually.TrueAsync(() => storageB.GetMonitoringApi().SucceededListCount() == 1, JobTimeout);
+        await Eventually.WaitUntilAsync(() => RecordingJobsSucceeded(storageA) == 1, JobTimeout, "host A ran its job");
+        await Eventually.WaitUntilAsync(() => RecordingJobsSucceeded(storageB) == 1, JobTimeout, "host B ran its job");
     }
+
+    private static int RecordingJobsSucceeded(JobStorage storage) =>
+        storage.GetMonitoringApi().SucceededJobs(0, 1000).Count(j => j.Value?.Job?.Type == typeof(RecordingJob));
 
     [Fact]
     public async Task JobLeftRunningByAPreviousProcess_RunsAgainRightAfterStart()

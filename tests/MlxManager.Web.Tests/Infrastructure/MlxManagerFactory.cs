@@ -59,6 +59,18 @@ public class MlxManagerFactory : WebApplicationFactory<MlxManager.Web.WebAppAsse
         builder.ConfigureTestServices(services => ConfigureServices?.Invoke(services));
     }
 
+    /// <summary>
+    /// Points the app at a Hub (a HubEmulator's address, or a closed port) and a Hugging Face cache of the test's own,
+    /// with no token file and online unless <paramref name="offline"/>: nothing of the developer's Hugging Face setup leaks in.
+    /// </summary>
+    public void UseHuggingFace(string endpoint, string hubCache, bool offline = false)
+    {
+        Settings["MlxManager:HuggingFace:Endpoint"] = endpoint;
+        Settings["MlxManager:HuggingFace:HubCache"] = hubCache;
+        Settings["MlxManager:HuggingFace:TokenPath"] = Path.Combine(DataFolder.Path, "no-token-file");
+        Settings["MlxManager:HuggingFace:Offline"] = offline ? "true" : "false";
+    }
+
     /// <summary>A client that keeps cookies and does not follow redirects.</summary>
     public AppClient CreateAppClient() =>
         new(CreateClient(new WebApplicationFactoryClientOptions { AllowAutoRedirect = false, HandleCookies = true }));

@@ -28,21 +28,8 @@ public sealed class ModelDetectionsTests
             return requests;
         });
 
-    private static async Task<IReadOnlyDictionary<string, DetectionStatus>> SettleAsync(ModelDetections detections, IReadOnlyList<DetectionRequest> requests)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (true)
-        {
-            var statuses = await detections.EnsureAsync(requests);
-            if (statuses.Values.All(s => !s.IsPending))
-            {
-                return statuses;
-            }
-
-            DateTime.UtcNow.ShouldBeLessThan(deadline, "detections did not finish");
-            await Task.Delay(100);
-        }
-    }
+    private static Task<IReadOnlyDictionary<string, DetectionStatus>> SettleAsync(ModelDetections detections, IReadOnlyList<DetectionRequest> requests) =>
+        Eventually.ValueAsync(() => detections.EnsureAsync(requests), statuses => statuses.Values.All(s => !s.IsPending), TimeSpan.FromSeconds(30), "detections finish");
 
     [Fact]
     public async Task Ensure_HubModels_DetectsFromMetadataAndHeadersOnlyThenReusesTheCache()

@@ -46,10 +46,7 @@ public sealed class ModelsHost : IAsyncDisposable
             HfCacheWriter.Write(cache, spec);
         }
 
-        app.Settings["MlxManager:HuggingFace:Endpoint"] = hub?.BaseUrl ?? $"http://127.0.0.1:{ClosedPort()}";
-        app.Settings["MlxManager:HuggingFace:HubCache"] = cache;
-        app.Settings["MlxManager:HuggingFace:TokenPath"] = Path.Combine(app.DataFolder.Path, "no-token-file");
-        app.Settings["MlxManager:HuggingFace:Offline"] = offline ? "true" : "false";
+        app.UseHuggingFace(hub?.BaseUrl ?? $"http://127.0.0.1:{ClosedPort()}", cache, offline);
         app.Settings["MlxManager:Hub:MaxAttempts"] = "2";
         app.Settings["MlxManager:Hub:RetryBaseDelay"] = "00:00:00.020";
         app.Settings["MlxManager:Library:ChangeCheckInterval"] = "00:00:00";
@@ -75,27 +72,17 @@ public sealed class ModelsHost : IAsyncDisposable
     }
 
     /// <summary>Asks for the fragment until no tile is still being detected; returns the final HTML.</summary>
-    public static async Task<string> SettledFragmentAsync(AppClient client, string url, TimeSpan? timeout = null)
-    {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(30));
-        while (true)
-        {
-            var response = await FragmentAsync(client, url);
-            response.StatusCode.ShouldBe(HttpStatusCode.OK);
-            var html = await response.Content.ReadAsStringAsync();
-            if (!html.Contains("data-polling=\"true\"", StringComparison.Ordinal))
+    public static Task<string> SettledFragmentAsync(AppClient client, string url, TimeSpan? timeout = null) =>
+        Eventually.ValueAsync(
+            async () =>
             {
-                return html;
-            }
-
-            if (DateTime.UtcNow > deadline)
-            {
-                throw new TimeoutException($"detection still pending after {timeout}: {url}");
-            }
-
-            await Task.Delay(200);
-        }
-    }
+                var response = await FragmentAsync(client, url);
+                response.StatusCode.ShouldBe(HttpStatusCode.OK);
+                return await response.Content.ReadAsStringAsync();
+            },
+            html => !html.Contains("data-polling=\"true\"", StringComparison.Ordinal),
+            timeout ?? TimeSpan.FromSeconds(30),
+            $"detection of {url} settles");
 
     private static int ClosedPort()
     {

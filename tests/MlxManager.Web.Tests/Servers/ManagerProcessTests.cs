@@ -14,14 +14,9 @@ namespace MlxManager.Web.Tests.Servers;
 /// </summary>
 public sealed class ManagerProcessTests(ITestOutputHelper output)
 {
-    [Fact]
+    [LinuxFact("/usr/bin/setsid")]
     public async Task ManagerInterruptedOrKilled_ItsServerKeepsRunning_AndTheNextManagerReattaches()
     {
-        if (!OperatingSystem.IsLinux() || !File.Exists("/usr/bin/setsid"))
-        {
-            return;
-        }
-
         using var folder = new TestDataFolder();
         int profileId;
         await using (var seed = MlxManagerFactory.OnFolder(folder))

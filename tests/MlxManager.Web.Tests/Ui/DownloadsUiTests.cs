@@ -200,19 +200,6 @@ public sealed class DownloadsUiTests(DownloadsUiFixture fixture, ITestOutputHelp
             await page.EvaluateAsync("() => window.scrollTo(0, 0)");
         });
 
-    private static async Task<double> WaitForFractionAsync(DownloadTiles downloads, Func<double, bool> condition)
-    {
-        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (true)
-        {
-            var fraction = await downloads.FractionAsync(Sharded);
-            if (condition(fraction))
-            {
-                return fraction;
-            }
-
-            DateTime.UtcNow.ShouldBeLessThan(deadline, $"progress stuck at {fraction:P0}");
-            await Task.Delay(100);
-        }
-    }
+    private static Task<double> WaitForFractionAsync(DownloadTiles downloads, Func<double, bool> condition) =>
+        Eventually.ValueAsync(() => downloads.FractionAsync(Sharded), condition, TimeSpan.FromSeconds(30), "the progress bar moves", fraction => $"{fraction:P0}");
 }

@@ -29,10 +29,7 @@ public sealed class ModelsUiFixture : UiHostFixture
             HfCacheWriter.Write(cache, spec);
         }
 
-        App.Settings["MlxManager:HuggingFace:Endpoint"] = Hub.BaseUrl;
-        App.Settings["MlxManager:HuggingFace:HubCache"] = cache;
-        App.Settings["MlxManager:HuggingFace:TokenPath"] = Path.Combine(App.DataFolder.Path, "no-token-file");
-        App.Settings["MlxManager:HuggingFace:Offline"] = "false";
+        App.UseHuggingFace(Hub.BaseUrl, cache);
         // Only mlx_lm.server is installed here (the emulator's launcher), so "Runs here" keeps what mlx_lm loads.
         App.Settings["MlxManager:Engines:mlx_lm.server:Path"] = Path.Combine(Servers.Infrastructure.EngineWorld.Instance.Launchers, "mlx_lm.server");
         await base.InitializeAsync();

@@ -529,9 +529,6 @@ namespace MlxManager.Core.Data.Migrations
                     b.Property<bool>("Dismissed")
                         .HasColumnType("INTEGER");
 
-                    b.Property<bool>("Dispatched")
-                        .HasColumnType("INTEGER");
-
                     b.Property<string>("Error")
                         .HasMaxLength(4000)
                         .HasColumnType("TEXT");

@@ -17,7 +17,11 @@ public sealed partial class ModelDetectionJob(AppDbContext db, HubClient hub, Mo
     /// <summary>Repos with more weight shards than this are sized from the tree and the Hub's parameter counts only.</summary>
     public const int MaxShardHeaders = 16;
 
+    /// <summary>The Hangfire queue of detection jobs (served by the general server): a page that queues many never delays downloads.</summary>
+    public const string HangfireQueue = "detections";
+
     [AutomaticRetry(Attempts = 0)]
+    [Queue(HangfireQueue)]
     public async Task RunAsync(int detectionId, CancellationToken cancellationToken)
     {
         var row = await db.ModelDetections.FirstOrDefaultAsync(d => d.Id == detectionId, cancellationToken).ConfigureAwait(false);
@@ -86,7 +90,8 @@ public sealed partial class ModelDetectionJob(AppDbContext db, HubClient hub, Mo
         var files = tree.Where(e => !e.IsDirectory).Select(e => new ModelFileEntry(e.Path, e.Size)).ToList();
 
         var texts = new Dictionary<string, string>(StringComparer.Ordinal);
-        foreach (var file in files.Where(f => ModelCharacteristicsDetector.IsMetadataFile(f.Path)))
+        // A metadata file bigger than the cap (by its size in the tree) is skipped: detection reports it as unavailable.
+        foreach (var file in files.Where(f => ModelCharacteristicsDetector.IsMetadataFile(f.Path) && (f.Size ?? 0) <= hub.MaxMetadataFileBytes))
         {
             texts[file.Path] = await hub.ReadTextAsync(repoId, file.Path, commit, cancellationToken).ConfigureAwait(false);
         }

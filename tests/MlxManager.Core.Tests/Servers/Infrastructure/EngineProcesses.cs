@@ -54,19 +54,6 @@ public static class EngineProcesses
     public static bool IsAlive(int pid) => Directory.Exists($"/proc/{pid}") && !IsZombie(pid);
 
     /// <summary>Polls <paramref name="condition"/> every 25 ms until it holds; fails the test after <paramref name="timeout"/>.</summary>
-    public static async Task<TimeSpan> WaitUntilAsync(Func<bool> condition, TimeSpan timeout, string because)
-    {
-        var clock = Stopwatch.StartNew();
-        while (!condition())
-        {
-            if (clock.Elapsed > timeout)
-            {
-                throw new TimeoutException($"Not within {timeout}: {because}");
-            }
-
-            await Task.Delay(25);
-        }
-
-        return clock.Elapsed;
-    }
+    public static Task<TimeSpan> WaitUntilAsync(Func<bool> condition, TimeSpan timeout, string because) =>
+        Eventually.WaitUntilAsync(condition, timeout, because);
 }
