@@ -17,6 +17,7 @@ public sealed class SharedProcessTableTests
     }
 
     [LinuxFact]
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     public async Task RefreshAndCollect_FromSeveralThreadsAtOnce_AlwaysFindTheWholeTree()
     {
         var table = new SharedProcessTable(new LinuxProcessTable());
