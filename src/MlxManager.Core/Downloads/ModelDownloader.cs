@@ -367,7 +367,7 @@ public sealed partial class ModelDownloader
         using var hash = ContentHash.For(file);
         try
         {
-            using (var handle = OpenIncomplete(incomplete))
+            using (var handle = PartialBlobFile.Open(incomplete))
             {
                 var have = RandomAccess.GetLength(handle);
                 progress.FileStarted(file.Path, file.Size, Math.Min(have, file.Size));
@@ -375,14 +375,14 @@ public sealed partial class ModelDownloader
                 {
                     LogTooLong(_logger, file.Path, have, file.Size);
                     progress.Discarded(file.Path, have);
-                    Truncate(handle, incomplete);
+                    PartialBlobFile.Truncate(handle, incomplete);
                     have = 0;
                 }
 
                 if (have > 0)
                 {
                     progress.SetChecking(file.Path, true);
-                    await HashPrefixAsync(handle, have, hash, buffer, cancellationToken).ConfigureAwait(false);
+                    await PartialBlobFile.HashPrefixAsync(handle, have, hash, buffer, cancellationToken).ConfigureAwait(false);
                     progress.SetChecking(file.Path, false);
                 }
 
@@ -427,7 +427,7 @@ public sealed partial class ModelDownloader
         {
             LogRangeIgnored(_logger, file.Path, have);
             progress.Discarded(file.Path, have);
-            Truncate(handle, incomplete);
+            PartialBlobFile.Truncate(handle, incomplete);
             hash.Restart();
             have = 0;
         }
@@ -509,47 +509,6 @@ public sealed partial class ModelDownloader
         return have;
     }
 
-    private static async Task HashPrefixAsync(SafeFileHandle handle, long length, ContentHash hash, byte[] buffer, CancellationToken cancellationToken)
-    {
-        long offset = 0;
-        while (offset < length)
-        {
-            var count = (int)Math.Min(buffer.Length, length - offset);
-            var read = await RandomAccess.ReadAsync(handle, buffer.AsMemory(0, count), offset, cancellationToken).ConfigureAwait(false);
-            if (read == 0)
-            {
-                throw new IOException($"the partial file became shorter while it was checked ({offset} of {length} bytes)");
-            }
-
-            hash.Append(buffer.AsSpan(0, read));
-            offset += read;
-        }
-    }
-
-    private static SafeFileHandle OpenIncomplete(string path)
-    {
-        try
-        {
-            return File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete, FileOptions.Asynchronous);
-        }
-        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
-        {
-            throw new DownloadFailedException($"Cannot write {path}: {exception.Message}", exception);
-        }
-    }
-
-    private static void Truncate(SafeFileHandle handle, string path)
-    {
-        try
-        {
-            RandomAccess.SetLength(handle, 0);
-        }
-        catch (IOException exception)
-        {
-            throw new DownloadFailedException($"Cannot truncate {path}: {exception.Message}", exception);
-        }
-    }
-
     /// <summary>
     /// What this class retries itself: a transfer broken after its headers (a cut, a stall, bytes that fail the hash,
     /// a signed link refused by the CDN), resumed from the verified bytes. Request failures (429, 5xx, refused
@@ -591,56 +550,6 @@ public sealed partial class ModelDownloader
 
     /// <summary>The bytes of a file did not hash to its ETag.</summary>
     private sealed class CorruptBlobException(string message) : Exception(message);
-
-    /// <summary>sha256 for LFS files, git blob sha1 (<c>"blob {size}\0"</c> + bytes) for the others; nothing to check when the ETag is neither.</summary>
-    private sealed class ContentHash : IDisposable
-    {
-        private readonly IncrementalHash? _hash;
-        private readonly PlannedFile _file;
-
-        private ContentHash(PlannedFile file)
-        {
-            _file = file;
-            if (file.IsLfs && file.Etag.Length == 64)
-            {
-                _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-                Name = "sha256";
-            }
-            else if (!file.IsLfs && file.Etag.Length == 40)
-            {
-                _hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA1);
-                Name = "git blob sha1";
-            }
-
-            Restart();
-        }
-
-        public string Name { get; } = "hash";
-
-        public string? Expected => _hash is null ? null : _file.Etag;
-
-        public static ContentHash For(PlannedFile file) => new(file);
-
-        public void Restart()
-        {
-            if (_hash is null)
-            {
-                return;
-            }
-
-            _hash.GetHashAndReset();
-            if (!_file.IsLfs)
-            {
-                _hash.AppendData(Encoding.ASCII.GetBytes($"blob {_file.Size}\0"));
-            }
-        }
-
-        public void Append(ReadOnlySpan<byte> bytes) => _hash?.AppendData(bytes);
-
-        public string Finish() => _hash is null ? string.Empty : Convert.ToHexStringLower(_hash.GetHashAndReset());
-
-        public void Dispose() => _hash?.Dispose();
-    }
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Download of {RepoId}@{Commit}: {Files} files, {Bytes} bytes")]
     private static partial void LogPlanned(ILogger logger, string repoId, string commit, int files, long bytes);

@@ -38,6 +38,7 @@ public sealed class ServerSupervisor : IHostedService, IServerDirectory, IDispos
     private readonly ServerOptions _options;
     private readonly Lock _lock = new();
     private readonly Dictionary<int, SemaphoreSlim> _gates = [];
+    private Task? _stopping;
 
     internal ServerSupervisor(
         CurrentRuns runs,
@@ -228,8 +229,20 @@ public sealed class ServerSupervisor : IHostedService, IServerDirectory, IDispos
         await _reattacher.ReattachAsync(cancellationToken).ConfigureAwait(false);
     }
 
-    /// <summary>Leaves servers running for the next manager (default) or stops them; then waits for the background work.</summary>
-    async Task IHostedService.StopAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Leaves servers running for the next manager (default) or stops them; then waits for the background work. A host
+    /// can be stopped twice (WebApplicationFactory's stop and <c>app.Run</c>'s own), the second time after the container
+    /// disposed the watcher: every call after the first awaits the first one's work.
+    /// </summary>
+    Task IHostedService.StopAsync(CancellationToken cancellationToken)
+    {
+        lock (_lock)
+        {
+            return _stopping ??= ShutDownAsync(cancellationToken);
+        }
+    }
+
+    private async Task ShutDownAsync(CancellationToken cancellationToken)
     {
         var runs = _runs.All();
         if (_options.StopServersOnExit)

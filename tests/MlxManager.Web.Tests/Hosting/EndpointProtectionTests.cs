@@ -80,7 +80,6 @@ public sealed partial class EndpointProtectionTests : IClassFixture<EndpointProt
         ["POST /models?handler=Download"] = Admin,
         ["GET /downloads/tiles"] = Member,
         ["GET /downloads/events"] = Member,
-        ["POST /downloads/"] = Admin,
         ["POST /downloads/{id:int}/pause"] = Admin,
         ["POST /downloads/{id:int}/resume"] = Admin,
         ["POST /downloads/{id:int}/cancel"] = Admin,
