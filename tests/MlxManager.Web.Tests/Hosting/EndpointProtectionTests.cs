@@ -133,6 +133,11 @@ public sealed partial class EndpointProtectionTests : IClassFixture<EndpointProt
         ["GET /chat/attachments/{id:long}"] = Member,
         ["POST /mcp/"] = MemberWithoutForm, // JSON-RPC from the chat's MCP client with a bearer token, not a form
 
+        // Personal API keys (a member's own; admins everyone's; another's key id is 404 inside the handler)
+        ["GET /keys"] = Member,
+        ["POST /keys?handler=Create"] = Member,
+        ["POST /keys?handler=Revoke"] = Member,
+
         // Administration
         ["GET /admin/users"] = Admin,
         ["GET /admin/users?handler=PendingBadge"] = Admin,
