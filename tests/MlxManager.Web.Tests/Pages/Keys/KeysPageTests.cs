@@ -162,6 +162,20 @@ public sealed partial class KeysPageTests : IClassFixture<MlxManagerFactory>
     }
 
     [Fact]
+    public async Task ManageKey_StopsOpeningTheApi_WhenItsOwnerIsNoLongerAdmin()
+    {
+        var boss = await _app.CreateUserAsync(NewEmail(), admin: true);
+        var (owner, client) = await SignedInAsync(admin: true);
+        var secret = await CreateKeyAsync(client, "demoted", manage: true);
+        (await MeAsync(secret, asBearer: true)).GetProperty("isAdmin").GetBoolean().ShouldBeTrue();
+
+        (await _app.WithScopeAsync(services => services.GetRequiredService<UserAdministration>().DemoteAsync(boss.Id, owner.Id))).Succeeded.ShouldBeTrue();
+
+        using var api = KeyClient(secret, asBearer: true);
+        await (await api.GetAsync("/api/me")).ShouldBeProblemAsync(HttpStatusCode.Forbidden);
+    }
+
+    [Fact]
     public async Task Members_SeeOnlyTheirKeys_AnotherUsersKeyIs404_AdminsSeeAndRevokeAll()
     {
         var (member, memberClient) = await SignedInAsync();
