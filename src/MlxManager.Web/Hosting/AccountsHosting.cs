@@ -108,7 +108,9 @@ public static partial class AccountsHosting
             .Build();
         services.AddAuthorizationBuilder()
             .AddPolicy(AccountPolicies.ActiveUser, activeUser)
-            .AddPolicy(AccountPolicies.SignedIn, policy => policy.RequireAuthenticatedUser())
+            .AddPolicy(AccountPolicies.SignedIn, policy => policy
+                .RequireAuthenticatedUser()
+                .RequireAssertion(context => ApiKeyAuthentication.ScopesOf(context.User) is null)) // /pending and /logout are for browsers
             .AddPolicy(AccountPolicies.Admin, policy => policy
                 .RequireAuthenticatedUser()
                 .AddRequirements(new ActiveAccountRequirement(), new AdminRequirement()))

@@ -7,6 +7,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Patterns;
 using Microsoft.Extensions.DependencyInjection;
 using MlxManager.Core.Accounts;
+using MlxManager.Core.Accounts.Keys;
 using MlxManager.Web.Accounts;
 using MlxManager.Web.Tests.Infrastructure;
 using Xunit.Abstractions;
@@ -219,6 +220,36 @@ public sealed partial class EndpointProtectionTests : IClassFixture<EndpointProt
         }
     }
 
+    /// <summary>
+    /// Personal API keys (sent as <c>x-api-key</c>) reach <c>/api</c> only with the <c>manage</c> scope held by an admin,
+    /// and then exactly as that admin's token does; every page and browser endpoint refuses them.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(EndpointKeys))]
+    public async Task Endpoint_AnswersPersonalKeysByScope(string key)
+    {
+        var endpoint = Enumerate(_callers.App).Single(candidate => candidate.Key == key);
+        var access = Expectations.GetValueOrDefault(key);
+        foreach (var (name, secret, opensApi) in _callers.Keys)
+        {
+            using var request = new HttpRequestMessage(new HttpMethod(endpoint.Method), endpoint.Url);
+            request.Content = endpoint.Method == "GET" ? null : endpoint.IsApi ? new StringContent("{}", new MediaTypeHeaderValue("application/json")) : new FormUrlEncodedContent([]);
+            request.Headers.Add("x-api-key", secret);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            using var response = await _callers.Client(Role.Anonymous).Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+            Describe(endpoint, Role.Admin, name, response);
+            if (access == StatusPage)
+            {
+                ((int)response.StatusCode).ShouldBe(StatusPageCode(endpoint), $"{key} with {name}");
+                continue;
+            }
+            var expected = access == Anyone ? Outcome.Allowed
+                : endpoint.IsApi && opensApi ? Expected(access, Role.Admin)
+                : Outcome.Forbidden;
+            ShouldBe(response, expected, endpoint, Role.Admin);
+        }
+    }
+
     [Theory]
     [InlineData("/login")]
     [InlineData("/register")]
@@ -261,11 +292,15 @@ public sealed partial class EndpointProtectionTests : IClassFixture<EndpointProt
         Describe(endpoint, role, "", response);
         if (access == StatusPage)
         {
-            ((int)response.StatusCode).ShouldBe(endpoint.Pattern == "/error" ? 500 : int.Parse(Samples["code"], System.Globalization.CultureInfo.InvariantCulture), $"{endpoint.Key} as {role}");
+            ((int)response.StatusCode).ShouldBe(StatusPageCode(endpoint), $"{endpoint.Key} as {role}");
             return;
         }
         ShouldBe(response, expected, endpoint, role);
     }
+
+    /// <summary>What /error (opened directly: 500) and /status/{code} answer.</summary>
+    private static int StatusPageCode(Endpoint endpoint) =>
+        endpoint.Pattern == "/error" ? 500 : int.Parse(Samples["code"], System.Globalization.CultureInfo.InvariantCulture);
 
     private static void ShouldBe(HttpResponseMessage response, Outcome expected, Endpoint endpoint, Role role)
     {
@@ -446,6 +481,9 @@ public sealed partial class EndpointProtectionTests : IClassFixture<EndpointProt
 
         public MlxManagerFactory App { get; } = new();
 
+        /// <summary>Personal keys: an admin's with <c>manage</c> (opens /api), an admin's without, a member's.</summary>
+        public List<(string Name, string Secret, bool OpensApi)> Keys { get; } = [];
+
         public async Task InitializeAsync()
         {
             _users[Role.Admin] = await App.CreateUserAsync("admin@example.com", admin: true);
@@ -456,7 +494,14 @@ public sealed partial class EndpointProtectionTests : IClassFixture<EndpointProt
                 var client = await SignInAsync(role);
                 _roles[role] = (client, await TokenAsync(client, role), role == Role.Anonymous ? null : App.Services.GetRequiredService<ApiTokens>().Issue(_users[role]).Token);
             }
+            Keys.Add(("admin manage key", await CreateKeyAsync(Role.Admin, ApiKeyScopes.Manage | ApiKeyScopes.Inference | ApiKeyScopes.Metrics), true));
+            Keys.Add(("admin inference key", await CreateKeyAsync(Role.Admin, ApiKeyScopes.Inference | ApiKeyScopes.Metrics), false));
+            Keys.Add(("member key", await CreateKeyAsync(Role.Member, ApiKeyScopes.Inference | ApiKeyScopes.Metrics), false));
         }
+
+        private Task<string> CreateKeyAsync(Role role, ApiKeyScopes scopes) =>
+            App.WithScopeAsync(async services => (await services.GetRequiredService<PersonalApiKeys>()
+                .CreateAsync(new KeyViewer(_users[role].Id, role == Role.Admin), new NewApiKey($"{role} key", null, scopes))).Secret!);
 
         public AppClient Client(Role role) => _roles[role].Client;
 
