@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Reflection;
 using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Patterns;
@@ -222,7 +223,8 @@ public sealed partial class EndpointProtectionTests : IClassFixture<EndpointProt
 
     /// <summary>
     /// Personal API keys (sent as <c>x-api-key</c>) reach <c>/api</c> only with the <c>manage</c> scope held by an admin,
-    /// and then exactly as that admin's token does; every page and browser endpoint refuses them.
+    /// and endpoints requiring the Inference or Metrics policy with that scope (every key here holds both), then exactly
+    /// as their owner's token does; every page and browser endpoint refuses them.
     /// </summary>
     [Theory]
     [MemberData(nameof(EndpointKeys))]
@@ -230,23 +232,23 @@ public sealed partial class EndpointProtectionTests : IClassFixture<EndpointProt
     {
         var endpoint = Enumerate(_callers.App).Single(candidate => candidate.Key == key);
         var access = Expectations.GetValueOrDefault(key);
-        foreach (var (name, secret, opensApi) in _callers.Keys)
+        foreach (var (name, owner, secret, opensApi) in _callers.Keys)
         {
             using var request = new HttpRequestMessage(new HttpMethod(endpoint.Method), endpoint.Url);
             request.Content = endpoint.Method == "GET" ? null : endpoint.IsApi ? new StringContent("{}", new MediaTypeHeaderValue("application/json")) : new FormUrlEncodedContent([]);
             request.Headers.Add("x-api-key", secret);
             using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
             using var response = await _callers.Client(Role.Anonymous).Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
-            Describe(endpoint, Role.Admin, name, response);
+            Describe(endpoint, owner, name, response);
             if (access == StatusPage)
             {
                 ((int)response.StatusCode).ShouldBe(StatusPageCode(endpoint), $"{key} with {name}");
                 continue;
             }
             var expected = access == Anyone ? Outcome.Allowed
-                : endpoint.IsApi && opensApi ? Expected(access, Role.Admin)
+                : endpoint.TakesKeys || (endpoint.IsApi && opensApi) ? Expected(access, owner)
                 : Outcome.Forbidden;
-            ShouldBe(response, expected, endpoint, Role.Admin);
+            ShouldBe(response, expected, endpoint, owner);
         }
     }
 
@@ -394,7 +396,10 @@ public sealed partial class EndpointProtectionTests : IClassFixture<EndpointProt
             var methods = route.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods;
             foreach (var method in methods is { Count: > 0 } ? methods : ["GET", "POST"])
             {
-                yield return new Endpoint(method, pattern, null);
+                yield return new Endpoint(method, pattern, null)
+                {
+                    TakesKeys = route.Metadata.GetOrderedMetadata<IAuthorizeData>().Any(data => data.Policy is AccountPolicies.Inference or AccountPolicies.Metrics),
+                };
             }
         }
 
@@ -427,6 +432,9 @@ public sealed partial class EndpointProtectionTests : IClassFixture<EndpointProt
     /// <summary>One route or page handler.</summary>
     private sealed record Endpoint(string Method, string Pattern, string? Handler)
     {
+        /// <summary>Requires <see cref="AccountPolicies.Inference"/> or <see cref="AccountPolicies.Metrics"/>: a key with that scope is let in.</summary>
+        public bool TakesKeys { get; init; }
+
         public string Key => $"{Method} {Pattern}" + (Handler is null ? "" : "?handler=" + Handler);
 
         public bool IsApi => Pattern.StartsWith("/api/", StringComparison.Ordinal);
@@ -482,7 +490,7 @@ public sealed partial class EndpointProtectionTests : IClassFixture<EndpointProt
         public MlxManagerFactory App { get; } = new();
 
         /// <summary>Personal keys: an admin's with <c>manage</c> (opens /api), an admin's without, a member's.</summary>
-        public List<(string Name, string Secret, bool OpensApi)> Keys { get; } = [];
+        public List<(string Name, Role Owner, string Secret, bool OpensApi)> Keys { get; } = [];
 
         public async Task InitializeAsync()
         {
@@ -494,9 +502,9 @@ public sealed partial class EndpointProtectionTests : IClassFixture<EndpointProt
                 var client = await SignInAsync(role);
                 _roles[role] = (client, await TokenAsync(client, role), role == Role.Anonymous ? null : App.Services.GetRequiredService<ApiTokens>().Issue(_users[role]).Token);
             }
-            Keys.Add(("admin manage key", await CreateKeyAsync(Role.Admin, ApiKeyScopes.Manage | ApiKeyScopes.Inference | ApiKeyScopes.Metrics), true));
-            Keys.Add(("admin inference key", await CreateKeyAsync(Role.Admin, ApiKeyScopes.Inference | ApiKeyScopes.Metrics), false));
-            Keys.Add(("member key", await CreateKeyAsync(Role.Member, ApiKeyScopes.Inference | ApiKeyScopes.Metrics), false));
+            Keys.Add(("admin manage key", Role.Admin, await CreateKeyAsync(Role.Admin, ApiKeyScopes.Manage | ApiKeyScopes.Inference | ApiKeyScopes.Metrics), true));
+            Keys.Add(("admin inference key", Role.Admin, await CreateKeyAsync(Role.Admin, ApiKeyScopes.Inference | ApiKeyScopes.Metrics), false));
+            Keys.Add(("member key", Role.Member, await CreateKeyAsync(Role.Member, ApiKeyScopes.Inference | ApiKeyScopes.Metrics), false));
         }
 
         private Task<string> CreateKeyAsync(Role role, ApiKeyScopes scopes) =>
