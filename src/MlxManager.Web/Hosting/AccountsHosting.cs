@@ -1,3 +1,4 @@
+using Microsoft.AspNetCore.Authentication;
 using Microsoft.AspNetCore.Authentication.Cookies;
 using Microsoft.AspNetCore.Authentication.JwtBearer;
 using Microsoft.AspNetCore.Authorization;
@@ -5,6 +6,7 @@ using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Options;
 using MlxManager.Core.Accounts;
+using MlxManager.Core.Accounts.Keys;
 using MlxManager.Core.Data;
 using MlxManager.Web.Accounts;
 
@@ -13,8 +15,9 @@ namespace MlxManager.Web.Hosting;
 /// <summary>
 /// Accounts and sign-in: ASP.NET Core Identity on app.db; browser sessions are a cookie valid
 /// <see cref="AccountOptions.SessionLifetime"/> (7 days, not sliding: a week after signing in you sign
-/// in again); API clients use bearer JWTs of the same lifetime. A policy scheme picks bearer when the
-/// request has an <c>Authorization</c> header or targets <c>/api/*</c>, and the cookie otherwise.
+/// in again); API clients use bearer JWTs of the same lifetime or personal API keys. A policy scheme picks the
+/// key scheme when the request carries a key (<c>x-api-key</c> or <c>Bearer mlxm_…</c>), bearer JWT when it has
+/// another <c>Authorization</c> header or targets <c>/api/*</c>, and the cookie otherwise.
 /// </summary>
 public static partial class AccountsHosting
 {
@@ -39,6 +42,9 @@ public static partial class AccountsHosting
         services.AddOptions<SignInLockoutOptions>().BindConfiguration(SignInLockoutOptions.Section);
         services.AddSingleton<SignInFailures>();
         services.AddScoped<SignInLockout>();
+        services.AddScoped<PersonalApiKeys>();
+        services.AddSingleton<ApiKeyUse>();
+        services.AddHostedService<ApiKeyUseWriter>();
 
         services.AddIdentity<AppUser, IdentityRole>(options =>
             {
@@ -87,10 +93,11 @@ public static partial class AccountsHosting
             })
             .AddPolicyScheme(CookieOrBearerScheme, "Session cookie or bearer token", options =>
                 options.ForwardDefaultSelector = context =>
-                    context.Request.Headers.Authorization.Count > 0 || context.IsApiRequest()
-                        ? JwtBearerDefaults.AuthenticationScheme
-                        : IdentityConstants.ApplicationScheme)
-            .AddJwtBearer();
+                    ApiKeyAuthentication.CarriesKey(context.Request) ? ApiKeyAuthentication.Scheme
+                    : context.Request.Headers.Authorization.Count > 0 || context.IsApiRequest() ? JwtBearerDefaults.AuthenticationScheme
+                    : IdentityConstants.ApplicationScheme)
+            .AddJwtBearer()
+            .AddScheme<AuthenticationSchemeOptions, ApiKeyAuthenticationHandler>(ApiKeyAuthentication.Scheme, "Personal API key", _ => { });
         services.AddOptions<JwtBearerOptions>(JwtBearerDefaults.AuthenticationScheme)
             .Configure<ApiSigningKey, TimeProvider>((options, key, time) => ApiTokens.Configure(options, key, time));
 
@@ -101,10 +108,18 @@ public static partial class AccountsHosting
             .Build();
         services.AddAuthorizationBuilder()
             .AddPolicy(AccountPolicies.ActiveUser, activeUser)
-            .AddPolicy(AccountPolicies.SignedIn, policy => policy.RequireAuthenticatedUser())
+            .AddPolicy(AccountPolicies.SignedIn, policy => policy
+                .RequireAuthenticatedUser()
+                .RequireAssertion(context => ApiKeyAuthentication.ScopesOf(context.User) is null)) // /pending and /logout are for browsers
             .AddPolicy(AccountPolicies.Admin, policy => policy
                 .RequireAuthenticatedUser()
                 .AddRequirements(new ActiveAccountRequirement(), new AdminRequirement()))
+            .AddPolicy(AccountPolicies.Inference, policy => policy
+                .RequireAuthenticatedUser()
+                .AddRequirements(new ActiveAccountRequirement(), new ApiKeyScopeRequirement(ApiKeyScopes.Inference)))
+            .AddPolicy(AccountPolicies.Metrics, policy => policy
+                .RequireAuthenticatedUser()
+                .AddRequirements(new ActiveAccountRequirement(), new ApiKeyScopeRequirement(ApiKeyScopes.Metrics, OthersNeedAdmin: true)))
             .SetDefaultPolicy(activeUser)
             .SetFallbackPolicy(activeUser);
         return builder;

@@ -2,11 +2,13 @@ using System.Net;
 using System.Net.Http.Headers;
 using System.Reflection;
 using System.Text.RegularExpressions;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Patterns;
 using Microsoft.Extensions.DependencyInjection;
 using MlxManager.Core.Accounts;
+using MlxManager.Core.Accounts.Keys;
 using MlxManager.Web.Accounts;
 using MlxManager.Web.Tests.Infrastructure;
 using Xunit.Abstractions;
@@ -132,6 +134,11 @@ public sealed partial class EndpointProtectionTests : IClassFixture<EndpointProt
         ["GET /chat/attachments/{id:long}"] = Member,
         ["POST /mcp/"] = MemberWithoutForm, // JSON-RPC from the chat's MCP client with a bearer token, not a form
 
+        // Personal API keys (a member's own; admins everyone's; another's key id is 404 inside the handler)
+        ["GET /keys"] = Member,
+        ["POST /keys?handler=Create"] = Member,
+        ["POST /keys?handler=Revoke"] = Member,
+
         // Administration
         ["GET /admin/users"] = Admin,
         ["GET /admin/users?handler=PendingBadge"] = Admin,
@@ -213,6 +220,37 @@ public sealed partial class EndpointProtectionTests : IClassFixture<EndpointProt
         }
     }
 
+    /// <summary>
+    /// Personal API keys (sent as <c>x-api-key</c>) reach <c>/api</c> only with the <c>manage</c> scope held by an admin,
+    /// and endpoints requiring the Inference or Metrics policy with that scope (every key here holds both), then exactly
+    /// as their owner's token does; every page and browser endpoint refuses them.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(EndpointKeys))]
+    public async Task Endpoint_AnswersPersonalKeysByScope(string key)
+    {
+        var endpoint = Enumerate(_callers.App).Single(candidate => candidate.Key == key);
+        var access = Expectations.GetValueOrDefault(key);
+        foreach (var (name, owner, secret, opensApi) in _callers.Keys)
+        {
+            using var request = new HttpRequestMessage(new HttpMethod(endpoint.Method), endpoint.Url);
+            request.Content = endpoint.Method == "GET" ? null : endpoint.IsApi ? new StringContent("{}", new MediaTypeHeaderValue("application/json")) : new FormUrlEncodedContent([]);
+            request.Headers.Add("x-api-key", secret);
+            using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+            using var response = await _callers.Client(Role.Anonymous).Http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead, timeout.Token);
+            Describe(endpoint, owner, name, response);
+            if (access == StatusPage)
+            {
+                ((int)response.StatusCode).ShouldBe(StatusPageCode(endpoint), $"{key} with {name}");
+                continue;
+            }
+            var expected = access == Anyone ? Outcome.Allowed
+                : endpoint.TakesKeys || (endpoint.IsApi && opensApi) ? Expected(access, owner)
+                : Outcome.Forbidden;
+            ShouldBe(response, expected, endpoint, owner);
+        }
+    }
+
     [Theory]
     [InlineData("/login")]
     [InlineData("/register")]
@@ -255,11 +293,15 @@ public sealed partial class EndpointProtectionTests : IClassFixture<EndpointProt
         Describe(endpoint, role, "", response);
         if (access == StatusPage)
         {
-            ((int)response.StatusCode).ShouldBe(endpoint.Pattern == "/error" ? 500 : int.Parse(Samples["code"], System.Globalization.CultureInfo.InvariantCulture), $"{endpoint.Key} as {role}");
+            ((int)response.StatusCode).ShouldBe(StatusPageCode(endpoint), $"{endpoint.Key} as {role}");
             return;
         }
         ShouldBe(response, expected, endpoint, role);
     }
+
+    /// <summary>What /error (opened directly: 500) and /status/{code} answer.</summary>
+    private static int StatusPageCode(Endpoint endpoint) =>
+        endpoint.Pattern == "/error" ? 500 : int.Parse(Samples["code"], System.Globalization.CultureInfo.InvariantCulture);
 
     private static void ShouldBe(HttpResponseMessage response, Outcome expected, Endpoint endpoint, Role role)
     {
@@ -353,7 +395,10 @@ public sealed partial class EndpointProtectionTests : IClassFixture<EndpointProt
             var methods = route.Metadata.GetMetadata<IHttpMethodMetadata>()?.HttpMethods;
             foreach (var method in methods is { Count: > 0 } ? methods : ["GET", "POST"])
             {
-                yield return new Endpoint(method, pattern, null);
+                yield return new Endpoint(method, pattern, null)
+                {
+                    TakesKeys = route.Metadata.GetOrderedMetadata<IAuthorizeData>().Any(data => data.Policy is AccountPolicies.Inference or AccountPolicies.Metrics),
+                };
             }
         }
 
@@ -386,6 +431,9 @@ public sealed partial class EndpointProtectionTests : IClassFixture<EndpointProt
     /// <summary>One route or page handler.</summary>
     private sealed record Endpoint(string Method, string Pattern, string? Handler)
     {
+        /// <summary>Requires <see cref="AccountPolicies.Inference"/> or <see cref="AccountPolicies.Metrics"/>: a key with that scope is let in.</summary>
+        public bool TakesKeys { get; init; }
+
         public string Key => $"{Method} {Pattern}" + (Handler is null ? "" : "?handler=" + Handler);
 
         public bool IsApi => Pattern.StartsWith("/api/", StringComparison.Ordinal);
@@ -440,6 +488,9 @@ public sealed partial class EndpointProtectionTests : IClassFixture<EndpointProt
 
         public MlxManagerFactory App { get; } = new();
 
+        /// <summary>Personal keys: an admin's with <c>manage</c> (opens /api), an admin's without, a member's.</summary>
+        public List<(string Name, Role Owner, string Secret, bool OpensApi)> Keys { get; } = [];
+
         public async Task InitializeAsync()
         {
             _users[Role.Admin] = await App.CreateUserAsync("admin@example.com", admin: true);
@@ -450,7 +501,14 @@ public sealed partial class EndpointProtectionTests : IClassFixture<EndpointProt
                 var client = await SignInAsync(role);
                 _roles[role] = (client, await TokenAsync(client, role), role == Role.Anonymous ? null : App.Services.GetRequiredService<ApiTokens>().Issue(_users[role]).Token);
             }
+            Keys.Add(("admin manage key", Role.Admin, await CreateKeyAsync(Role.Admin, ApiKeyScopes.Manage | ApiKeyScopes.Inference | ApiKeyScopes.Metrics), true));
+            Keys.Add(("admin inference key", Role.Admin, await CreateKeyAsync(Role.Admin, ApiKeyScopes.Inference | ApiKeyScopes.Metrics), false));
+            Keys.Add(("member key", Role.Member, await CreateKeyAsync(Role.Member, ApiKeyScopes.Inference | ApiKeyScopes.Metrics), false));
         }
+
+        private Task<string> CreateKeyAsync(Role role, ApiKeyScopes scopes) =>
+            App.WithScopeAsync(async services => (await services.GetRequiredService<PersonalApiKeys>()
+                .CreateAsync(new KeyViewer(_users[role].Id, role == Role.Admin), new NewApiKey($"{role} key", null, scopes))).Secret!);
 
         public AppClient Client(Role role) => _roles[role].Client;
 
