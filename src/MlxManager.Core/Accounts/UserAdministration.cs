@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Identity;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
+using MlxManager.Core.Chat.History;
 using MlxManager.Core.Data;
 
 namespace MlxManager.Core.Accounts;
@@ -28,6 +29,7 @@ public sealed partial class UserAdministration(
     UserManager<AppUser> users,
     AccountWriteGate gate,
     AccountSnapshots snapshots,
+    AttachmentStore attachments,
     ILogger<UserAdministration> logger)
 {
     private const string LastAdminMessage = "This is the last active administrator. Promote another user to admin first.";
@@ -116,7 +118,14 @@ public sealed partial class UserAdministration(
             {
                 return AccountChange.Refused(LastAdminMessage);
             }
-            return await SaveAsync(users.DeleteAsync(user));
+            // The rows go with the account (cascade); the files of its chat attachments are deleted here.
+            var conversations = await db.Conversations.Where(c => c.UserId == user.Id).Select(c => c.Id).ToListAsync(cancellationToken);
+            var deleted = await SaveAsync(users.DeleteAsync(user));
+            if (deleted.Succeeded)
+            {
+                conversations.ForEach(attachments.DeleteConversation);
+            }
+            return deleted;
         }, cancellationToken);
 
     /// <summary>Sets a new password chosen by the admin; existing sessions and tokens of the account end.</summary>

@@ -41,8 +41,28 @@ public sealed record TextPart(string Text) : MessagePart;
 /// <summary>An image, sent as an <c>image_url</c> data URL.</summary>
 public sealed record ImagePart(string MediaType, ReadOnlyMemory<byte> Data, string? FileName = null) : MessagePart
 {
-    /// <summary><c>data:&lt;type&gt;;base64,…</c></summary>
-    public string ToDataUrl() => $"data:{MediaType};base64,{Convert.ToBase64String(Data.Span)}";
+    private string? _dataUrl;
+
+    // A copy made with `with` may change the type or the bytes: it encodes afresh.
+    private ImagePart(ImagePart original)
+        : base(original)
+    {
+        MediaType = original.MediaType;
+        Data = original.Data;
+        FileName = original.FileName;
+    }
+
+    /// <summary>
+    /// <c>data:&lt;type&gt;;base64,…</c>, encoded once: every round of a turn (tool calls) sends the whole history
+    /// again, and a 4 MB image is 5.3 MB of base64 each time.
+    /// </summary>
+    public string ToDataUrl() => _dataUrl ??= $"data:{MediaType};base64,{Convert.ToBase64String(Data.Span)}";
+
+    /// <summary>Equal when type, bytes and name are (whether it was encoded yet does not count).</summary>
+    public bool Equals(ImagePart? other) =>
+        other is not null && MediaType == other.MediaType && Data.Equals(other.Data) && FileName == other.FileName;
+
+    public override int GetHashCode() => HashCode.Combine(MediaType, Data, FileName);
 }
 
 /// <summary>

@@ -37,8 +37,29 @@ public sealed class ChatOptions
     /// <summary>Images wider or taller than this are scaled down before they are sent.</summary>
     public int ImageMaxDimension { get; set; } = 2048;
 
+    /// <summary>
+    /// Images with more pixels than this are refused before they are decoded (a small PNG can describe a bitmap of
+    /// gigabytes). Default 50 megapixels: any phone or camera photo.
+    /// </summary>
+    public long MaxImagePixels { get; set; } = 50_000_000;
+
+    /// <summary>Images decoded at the same time, at most (each may take up to 4 bytes per pixel).</summary>
+    public int MaxConcurrentImageDecodes { get; set; } = Environment.ProcessorCount;
+
     /// <summary>Images larger than this are re-encoded (and scaled if needed) before they are sent.</summary>
     public long ImageMaxSendBytes { get; set; } = 4 * 1024 * 1024;
+
+    /// <summary>
+    /// Attachment files one account may keep, all conversations together (what is stored: scaled images, videos,
+    /// text files). A message that would go above it is refused; deleting conversations makes room.
+    /// </summary>
+    public long MaxStoragePerUser { get; set; } = 2L * 1024 * 1024 * 1024;
+
+    /// <summary>
+    /// The largest request the send handler reads: every attachment at the largest size allowed for any kind, plus
+    /// 1 MB for the text and the form's framing. Kestrel's own default (30 MB) would cut a video the settings allow.
+    /// </summary>
+    public long MaxMessageBytes => MaxAttachments * Math.Max(Math.Max(MaxVideoBytes, MaxImageBytes), MaxTextFileBytes) + (1024 * 1024);
 
     /// <summary>Frames per second taken from a video when it goes as frames.</summary>
     public double VideoFramesPerSecond { get; set; } = 1.0;

@@ -190,40 +190,6 @@ public static class ChatRequestBuilder
         return new ChatRequestBody(buffer.WrittenSpan.ToArray());
     }
 
-    /// <summary>
-    /// Rewrites <c>model</c> in a client's request body to the profile's model, keeping every other field, so that
-    /// a client of the OpenAI-compatible proxy can't make mlx_lm.server load or download another model.
-    /// </summary>
-    /// <exception cref="JsonException">The body is not a JSON object.</exception>
-    public static ChatRequestBody RewriteModel(ReadOnlySpan<byte> clientBody, string model)
-    {
-        ArgumentException.ThrowIfNullOrWhiteSpace(model);
-        var reader = new Utf8JsonReader(clientBody);
-        using var document = JsonDocument.ParseValue(ref reader);
-        if (document.RootElement.ValueKind != JsonValueKind.Object)
-        {
-            throw new JsonException("The request body must be a JSON object.");
-        }
-
-        var buffer = new ArrayBufferWriter<byte>(clientBody.Length + model.Length + 16);
-        using (var json = new Utf8JsonWriter(buffer, WriterOptions))
-        {
-            json.WriteStartObject();
-            json.WriteString("model", model);
-            foreach (var property in document.RootElement.EnumerateObject())
-            {
-                if (!property.NameEquals("model"))
-                {
-                    property.WriteTo(json);
-                }
-            }
-
-            json.WriteEndObject();
-        }
-
-        return new ChatRequestBody(buffer.WrittenSpan.ToArray());
-    }
-
     // Produces the message list actually sent: system prompt first, consecutive user messages merged (templates
     // such as Gemma's insist on alternating roles, and a failed answer leaves two user messages in a row), every
     // tool call answered, orphan tool results dropped.

@@ -66,6 +66,12 @@ public sealed partial class ChatTurns(ChatTurnRunner runner, ChatMarkdown markdo
                 view.Apply(e);
             }
         }
+        catch (OperationCanceledException) when (turn.Cancellation.IsCancellationRequested)
+        {
+            // Stop (or shutdown) before the engine was asked — while tools connect, attachments load or frames are
+            // extracted: a requested stop, not a failure. Stops during the answer end inside the tool loop.
+            view.Apply(new TurnEnded(TurnOutcome.Stopped, null));
+        }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
             // The page must hear that the turn died, whatever happened; the details go to the log.

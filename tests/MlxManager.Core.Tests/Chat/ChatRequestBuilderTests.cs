@@ -125,6 +125,21 @@ public class ChatRequestBuilderTests
     }
 
     [Fact]
+    public void Build_EveryRoundOfATurn_SendsTheImageEncodedOnce()
+    {
+        var image = new ImagePart("image/png", new byte[] { 0x89, 0x50, 0x4E, 0x47 }, "cat.png");
+        var history = new ChatMessage[] { new UserMessage([new TextPart("What is it?"), image]) };
+
+        var rounds = Enumerable.Range(0, 3).Select(_ => Build(history, Options)).ToList();
+        var encoded = image.ToDataUrl();
+
+        ReferenceEquals(encoded, image.ToDataUrl()).ShouldBeTrue("the data URL is built once, then reused");
+        rounds.ShouldAllBe(r => r.RootElement.GetProperty("messages")[0].GetProperty("content")[1].GetProperty("image_url").GetProperty("url").GetString() == encoded);
+        (image with { MediaType = "image/jpeg" }).ToDataUrl().ShouldBe("data:image/jpeg;base64,iVBORw==", "a changed copy encodes afresh");
+        (image with { }).ShouldBe(image);
+    }
+
+    [Fact]
     public void Build_VideoForAnEngineWithoutVideo_SendsTheExtractedFramesAsImages()
     {
         var frames = new[] { new ImagePart("image/jpeg", new byte[] { 1 }), new ImagePart("image/jpeg", new byte[] { 2 }) };
@@ -218,25 +233,6 @@ public class ChatRequestBuilderTests
         content.Headers.ContentLength.ShouldBe(body.Utf8Json.Length);
         content.Headers.ContentType!.MediaType.ShouldBe("application/json");
         Encoding.UTF8.GetString(body.Utf8Json.Span).ShouldContain("héllo");
-    }
-
-    [Fact]
-    public void RewriteModel_ReplacesTheClientsModel_AndKeepsEverythingElse()
-    {
-        var client = """{"model":"some-org/huge-model-to-download","messages":[{"role":"user","content":"x"}],"temperature":0.2,"stream":true}"""u8;
-
-        var rewritten = JsonDocument.Parse(ChatRequestBuilder.RewriteModel(client, "mlx-community/Qwen3-4B-4bit").Utf8Json).RootElement;
-
-        rewritten.GetProperty("model").GetString().ShouldBe("mlx-community/Qwen3-4B-4bit");
-        rewritten.GetProperty("temperature").GetDouble().ShouldBe(0.2);
-        rewritten.GetProperty("messages")[0].GetProperty("content").GetString().ShouldBe("x");
-        rewritten.EnumerateObject().Count(p => p.Name == "model").ShouldBe(1);
-    }
-
-    [Fact]
-    public void RewriteModel_NotAnObject_IsRejected()
-    {
-        Should.Throw<JsonException>(() => ChatRequestBuilder.RewriteModel("[1,2]"u8, "m"));
     }
 
     private static JsonDocument Build(IReadOnlyList<ChatMessage> conversation, ChatRequestOptions options) =>

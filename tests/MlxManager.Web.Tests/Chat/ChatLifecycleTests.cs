@@ -47,6 +47,50 @@ public sealed class ChatLifecycleTests(LifecycleHost host) : IClassFixture<Lifec
     }
 
     [Fact]
+    public async Task StopWhileToolsConnect_BeforeTheFirstToken_IsANormalStop()
+    {
+        // A tool server that accepts connections and never answers: the turn waits on it (up to ToolTimeout) before
+        // the engine is asked anything, so the stop surely comes before the first token.
+        using var silent = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        silent.Start();
+        var registration = new McpServerRegistration
+        {
+            Name = "silent",
+            Url = $"http://127.0.0.1:{((IPEndPoint)silent.LocalEndpoint).Port}/mcp",
+            CreatedAtUtc = DateTime.UtcNow,
+        };
+        await using (var scope = host.App.Services.CreateAsyncScope())
+        {
+            var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+            db.McpServers.Add(registration);
+            await db.SaveChangesAsync();
+        }
+
+        try
+        {
+            var server = await host.Servers.StartAsync(EmulatedServers.ProfileFor(FixtureCatalog.LlamaTools, MlxLmServer.EngineKey, "tools stop", id: 40));
+            using var user = await host.NewUserAsync();
+            var conversation = await user.NewConversationAsync(server.ServerId);
+            var turnId = await user.SendAsync(conversation, "Hello [[tokens:3]]");
+
+            (await user.StopAsync(conversation, turnId)).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+            var turn = await user.ReadTurnAsync(turnId);
+
+            turn.Outcome.ShouldBe("stopped", turn.Describe());
+            turn.Error.ShouldBeNull(turn.Describe());
+            turn.OfType("answer").ShouldBeEmpty();
+            (await user.SavedMessagesAsync(conversation)).ShouldAllBe(m => m.Role == ConversationRole.User);
+        }
+        finally
+        {
+            await using var scope = host.App.Services.CreateAsyncScope();
+            var db = scope.ServiceProvider.GetRequiredService<AppDbContext>();
+            db.McpServers.Remove(registration);
+            await db.SaveChangesAsync();
+        }
+    }
+
+    [Fact]
     public async Task CrashMidAnswer_KeepsThePartialAnswerMarkedIncomplete_AndSaysWhyNextTime()
     {
         var server = await host.Servers.StartAsync(EmulatedServers.ProfileFor(FixtureCatalog.Phi8Bit, MlxLmServer.EngineKey, "crashing", id: 32));
@@ -151,6 +195,37 @@ public sealed class ChatLifecycleTests(LifecycleHost host) : IClassFixture<Lifec
         (await bob.App.GetHtmlAsync("/chat")).ShouldNotContain("Secret plans");
         (await bob.PostMessageAsync(conversation, "hi")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
         (await alice.App.GetHtmlAsync("/chat")).ShouldContain("Secret plans");
+    }
+
+    [Fact]
+    public async Task AnotherUsersConversation_Is404ForEveryHandler_AndItsRunningAnswerGoesOn()
+    {
+        var server = await host.Servers.StartAsync(EmulatedServers.ProfileFor(FixtureCatalog.Phi8Bit, MlxLmServer.EngineKey, "private", id: 39),
+            new Dictionary<string, string> { ["EMULATOR_TOKEN_RATE"] = "30" });
+        using var alice = await host.NewUserAsync();
+        using var bob = await host.NewUserAsync();
+        var conversation = await alice.NewConversationAsync(server.ServerId);
+        var turnId = await alice.SendAsync(conversation, "Alice's essay [[tokens:120]]");
+        var bobsOwn = await bob.NewConversationAsync(server.ServerId);
+        var bobsPage = $"/chat/{bobsOwn}";
+
+        // While Alice's answer runs, Bob tries every handler on her conversation: each is a 404 that changes nothing.
+        (await bob.PostMessageAsync(conversation, "hi")).StatusCode.ShouldBe(HttpStatusCode.NotFound, "409 would tell Bob an answer is running");
+        (await bob.App.PostFormAsync($"/chat/{conversation}?handler=Delete", new Dictionary<string, string>(), bobsPage)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await bob.App.PostFormAsync($"/chat/{conversation}?handler=Rename", new Dictionary<string, string> { ["title"] = "Bob was here" }, bobsPage)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await bob.App.PostFormAsync($"/chat/{conversation}?handler=Settings", new Dictionary<string, string> { ["systemPrompt"] = "Bob's prompt" }, bobsPage)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await bob.App.PostFormAsync($"/chat/{conversation}?handler=Stop&turnId={turnId}", new Dictionary<string, string>(), bobsPage)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await bob.App.PostFormAsync($"/chat/{bobsOwn}?handler=Stop&turnId={turnId}", new Dictionary<string, string>(), bobsPage)).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await bob.App.GetAsync($"/chat/{conversation}?handler=ServerStatus")).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+        (await bob.App.GetAsync($"/chat/turns/{turnId}/events")).StatusCode.ShouldBe(HttpStatusCode.NoContent);
+
+        var turn = await alice.ReadTurnAsync(turnId);
+        turn.Outcome.ShouldBe("answered", turn.Describe());
+        (await alice.LastAnswerAsync(conversation)).Content.Split(' ').Length.ShouldBe(120);
+        var page = await alice.App.GetHtmlAsync($"/chat/{conversation}");
+        page.ShouldContain("Alice&#x27;s essay");
+        page.ShouldNotContain("Bob was here");
+        page.ShouldNotContain("Bob&#x27;s prompt");
     }
 
     [Fact]

@@ -57,6 +57,19 @@ public sealed class ChatMediaTests(FlavourHost host) : IClassFixture<FlavourHost
     }
 
     [Fact]
+    public async Task VideoAboveKestrelsDefaultLimit_WithinTheSettings_ReachesTheEngine()
+    {
+        using var user = await host.NewUserAsync();
+        var conversation = await user.NewConversationAsync(host.ByEngine[MlxVlmServer.EngineKey].ServerId);
+        var video = new byte[36 * 1024 * 1024]; // Kestrel's default stops a request at 30 MB
+        "ftypisom"u8.CopyTo(video.AsSpan(4));
+
+        var echo = await user.EchoAsync(conversation, "Describe the long clip [[echo]]", ("long.mp4", "video/mp4", video));
+
+        Received(echo).ShouldHaveSingleItem().ShouldContain($"video/mp4, {video.Length} bytes");
+    }
+
+    [Fact]
     public async Task TextFile_IsInlinedIntoTheMessage()
     {
         using var user = await host.NewUserAsync();
@@ -97,6 +110,18 @@ public sealed class ChatMediaTests(FlavourHost host) : IClassFixture<FlavourHost
         (await Error(tooMany)).ShouldBe("At most 8 attachments per message (9 were added).");
         (await Error(tooLarge)).ShouldBe("big.txt is 600 KB; a text file may be at most 512 KB.");
         (await Error(binary)).ShouldBe("data.bin is neither an image, a video nor a UTF-8 text file.");
+    }
+
+    [Fact]
+    public async Task ImageOfTooManyPixels_IsRefusedWithItsSize_AndNothingIsSaved()
+    {
+        using var user = await host.NewUserAsync();
+        var conversation = await user.NewConversationAsync(host.ByEngine[MlxVlmServer.EngineKey].ServerId);
+
+        var response = await user.PostMessageAsync(conversation, "Look", ("bomb.png", "image/png", OversizedPng.Create(12000, 12000)));
+
+        (await Error(response)).ShouldBe("bomb.png is 12000×12000 pixels (144 megapixels); images may have at most 50 megapixels.");
+        (await user.SavedMessagesAsync(conversation)).ShouldBeEmpty();
     }
 
     private static async Task<string?> Error(HttpResponseMessage response)

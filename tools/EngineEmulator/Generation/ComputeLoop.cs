@@ -63,10 +63,13 @@ public sealed class GenerationSlot
 /// Idle when no request is active.</summary>
 public sealed class ComputeLoop : IDisposable
 {
+    /// <summary>At most this many tokens per slot in one pass (a pass stretched by a busy machine).</summary>
+    const int MaxTokensPerPass = 8;
+
     readonly List<GenerationSlot> active = [];
     readonly Lock gate = new();
     readonly AutoResetEvent wake = new(false);
-    readonly Thread thread;
+    readonly Thread? thread;
     readonly double tokensPerSecond;
     readonly double prefillPerSecond;
     volatile bool stopping;
@@ -74,13 +77,25 @@ public sealed class ComputeLoop : IDisposable
     public IComputeDevice Device { get; set; }
 
     public ComputeLoop(double tokensPerSecond, double prefillPerSecond, IComputeDevice? device = null)
+        : this(tokensPerSecond, prefillPerSecond, device, runThread: true)
+    {
+    }
+
+    ComputeLoop(double tokensPerSecond, double prefillPerSecond, IComputeDevice? device, bool runThread)
     {
         this.tokensPerSecond = tokensPerSecond;
         this.prefillPerSecond = prefillPerSecond;
         Device = device ?? LocalComputeDevice.Instance;
-        thread = new Thread(Run) { IsBackground = true, Name = "generation" };
-        thread.Start();
+        if (runThread)
+        {
+            thread = new Thread(Run) { IsBackground = true, Name = "generation" };
+            thread.Start();
+        }
     }
+
+    /// <summary>A loop without its thread, advanced only by <see cref="Step"/>: the clock is the caller's.</summary>
+    internal static ComputeLoop Stepped(double tokensPerSecond, double prefillPerSecond) =>
+        new(tokensPerSecond, prefillPerSecond, null, runThread: false);
 
     /// <summary>mlx_lm's prefill checkpoints for a prompt of <paramref name="total"/> tokens and a step size.</summary>
     public static List<int> PrefillCheckpoints(int total, int stepSize)
@@ -120,9 +135,9 @@ public sealed class ComputeLoop : IDisposable
         var last = clock.Elapsed;
         while (!stopping)
         {
-            GenerationSlot[] slots;
-            lock (gate) slots = [.. active];
-            if (slots.Length == 0)
+            bool idle;
+            lock (gate) idle = active.Count == 0;
+            if (idle)
             {
                 wake.WaitOne(TimeSpan.FromMilliseconds(200));
                 last = clock.Elapsed;
@@ -130,22 +145,40 @@ public sealed class ComputeLoop : IDisposable
             }
             Device.Spin(tick);
             var now = clock.Elapsed;
-            var elapsed = Math.Min((now - last).TotalSeconds, 0.5);
+            Step(now - last);
             last = now;
-            foreach (var slot in slots)
+        }
+    }
+
+    /// <summary>
+    /// One pass: prompt processing advances by <paramref name="elapsed"/> at the prefill rate; a generating slot earns
+    /// tokens at the token rate, but only while its reader has taken every token it was given. mlx_lm generates and
+    /// writes in one thread, so it never runs ahead of its reader: a pass that ends with a token still untaken
+    /// earns that slot nothing (else the tokens pile up and a late reader gets them all at once).
+    /// </summary>
+    internal void Step(TimeSpan elapsed)
+    {
+        GenerationSlot[] slots;
+        lock (gate) slots = [.. active];
+        var seconds = Math.Min(elapsed.TotalSeconds, 0.5);
+        foreach (var slot in slots)
+        {
+            if (slot.Released) continue;
+            if (!slot.Progress.Reader.Completion.IsCompleted && slot.NextCheckpoint < slot.Checkpoints.Count)
             {
-                if (slot.Released) continue;
-                if (!slot.Progress.Reader.Completion.IsCompleted && slot.NextCheckpoint < slot.Checkpoints.Count)
-                {
-                    AdvancePrefill(slot, elapsed);
-                    continue;
-                }
-                slot.TokenCredit += elapsed * tokensPerSecond;
-                var due = (int)Math.Min(Math.Floor(slot.TokenCredit), 8);
-                if (due <= 0) continue;
-                slot.TokenCredit -= due;
-                slot.Tokens.Release(due);
+                AdvancePrefill(slot, seconds);
+                continue;
             }
+            if (slot.Tokens.CurrentCount > 0)
+            {
+                slot.TokenCredit = 0;
+                continue;
+            }
+            slot.TokenCredit += seconds * tokensPerSecond;
+            var due = (int)Math.Min(Math.Floor(slot.TokenCredit), MaxTokensPerPass);
+            if (due <= 0) continue;
+            slot.TokenCredit -= due;
+            slot.Tokens.Release(due);
         }
     }
 
@@ -168,7 +201,7 @@ public sealed class ComputeLoop : IDisposable
     {
         stopping = true;
         wake.Set();
-        thread.Join(TimeSpan.FromSeconds(2));
+        thread?.Join(TimeSpan.FromSeconds(2));
         wake.Dispose();
     }
 }

@@ -32,9 +32,13 @@ public sealed class AttachmentIntake(AttachmentStore files, ImageDownscaler imag
             : $"{server.Profile.Engine} does not take images; serve this model with mlx_vlm.server or mlx-openai-server.";
     }
 
-    /// <summary>Checks and stores <paramref name="incoming"/> for a message to <paramref name="server"/>.</summary>
-    /// <exception cref="AttachmentRejectedException">One attachment breaks a rule; nothing is stored.</exception>
-    public async Task<IReadOnlyList<StoredAttachment>> AcceptAsync(int conversationId, ChatServer server, IReadOnlyList<IncomingAttachment> incoming, CancellationToken cancellationToken)
+    /// <summary>
+    /// Checks and stores <paramref name="incoming"/> for a message to <paramref name="server"/>;
+    /// <paramref name="storedByUser"/> is what the user's conversations already hold (<see cref="ChatOptions.MaxStoragePerUser"/>).
+    /// </summary>
+    /// <exception cref="AttachmentRejectedException">One attachment breaks a rule, or they do not fit in the user's
+    /// storage; nothing is stored.</exception>
+    public async Task<IReadOnlyList<StoredAttachment>> AcceptAsync(int conversationId, ChatServer server, IReadOnlyList<IncomingAttachment> incoming, long storedByUser, CancellationToken cancellationToken)
     {
         var settings = options.Value;
         if (incoming.Count > settings.MaxAttachments)
@@ -54,7 +58,7 @@ public sealed class AttachmentIntake(AttachmentStore files, ImageDownscaler imag
                     RefuseMedia(server, name);
                     Limit(name, file.Length, settings.MaxImageBytes, "image");
                     var data = await file.ReadAsync(cancellationToken).ConfigureAwait(false);
-                    var image = images.Prepare(data, name, settings.ImageMaxDimension, settings.ImageMaxSendBytes);
+                    var image = await images.PrepareAsync(data, name, settings.ImageMaxDimension, settings.ImageMaxSendBytes, cancellationToken).ConfigureAwait(false);
                     prepared.Add((kind, name, image.MediaType, image.Data, image.MediaType["image/".Length..].Replace("jpeg", "jpg", StringComparison.Ordinal), image.Width, image.Height));
                     break;
                 }
@@ -88,6 +92,14 @@ public sealed class AttachmentIntake(AttachmentStore files, ImageDownscaler imag
                     break;
                 }
             }
+        }
+
+        var adding = prepared.Sum(p => (long)p.Data.Length);
+        if (storedByUser + adding > settings.MaxStoragePerUser)
+        {
+            throw new AttachmentRejectedException(
+                $"These attachments ({DescribeSize(adding)}) do not fit: your conversations already keep {DescribeSize(storedByUser)} of files "
+                + $"and each account may keep {DescribeSize(settings.MaxStoragePerUser)}. Delete conversations you no longer need to make room.");
         }
 
         var stored = new List<StoredAttachment>(prepared.Count);
@@ -126,7 +138,7 @@ public sealed class AttachmentIntake(AttachmentStore files, ImageDownscaler imag
     {
         if (length > max)
         {
-            throw new AttachmentRejectedException($"{name} is {Size(length)}; a {what} may be at most {Size(max)}.");
+            throw new AttachmentRejectedException($"{name} is {DescribeSize(length)}; a {what} may be at most {DescribeSize(max)}.");
         }
 
         if (length == 0)
@@ -135,7 +147,10 @@ public sealed class AttachmentIntake(AttachmentStore files, ImageDownscaler imag
         }
     }
 
-    private static string Size(long bytes) => bytes >= 1024 * 1024
+    /// <summary>A size as the chat's messages say it: "36 MB", "600 KB".</summary>
+    public static string DescribeSize(long bytes) => bytes >= 1024L * 1024 * 1024
+        ? $"{bytes / (1024.0 * 1024 * 1024):0.#} GB"
+        : bytes >= 1024 * 1024
         ? $"{bytes / (1024.0 * 1024):0.#} MB"
         : $"{Math.Max(1, bytes / 1024)} KB";
 

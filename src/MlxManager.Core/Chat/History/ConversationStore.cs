@@ -37,6 +37,18 @@ public sealed class ConversationStore(AppDbContext db, AttachmentStore files, Ti
         return conversation;
     }
 
+    /// <summary>Whether the conversation exists and is the user's: checked before anything touches it.</summary>
+    public Task<bool> IsOwnedByAsync(string userId, int conversationId, CancellationToken cancellationToken) =>
+        db.Conversations.AnyAsync(c => c.Id == conversationId && c.UserId == userId, cancellationToken);
+
+    /// <summary>Bytes of attachment files the user's conversations keep (what <see cref="ChatOptions.MaxStoragePerUser"/> bounds).</summary>
+    public async Task<long> AttachmentBytesAsync(string userId, CancellationToken cancellationToken) =>
+        await (from a in db.ConversationAttachments
+               join m in db.ConversationMessages on a.MessageId equals m.Id
+               join c in db.Conversations on m.ConversationId equals c.Id
+               where c.UserId == userId
+               select a.SizeBytes).SumAsync(cancellationToken).ConfigureAwait(false);
+
     /// <summary>Starts a conversation with a profile's server.</summary>
     public async Task<Conversation> CreateAsync(string userId, int? profileId, string? profileName, int? serverId, bool thinkingEnabled, CancellationToken cancellationToken)
     {

@@ -20,6 +20,7 @@ public sealed record StartableProfile(int Id, string Name, string ModelRef, stri
 /// CHAT-01..04: pick a server (or start a profile's), keep conversations per user, stream answers with thinking,
 /// attachments and tool calls. Sending posts the message here; the answer streams from /chat/turns/{id}/events.
 /// </summary>
+[TypeFilter(typeof(SendRequestLimits), Order = SendRequestLimits.Order)]
 public sealed class IndexModel(
     ConversationStore conversations,
     IChatServerDirectory servers,
@@ -127,6 +128,11 @@ public sealed class IndexModel(
 
     public async Task<IActionResult> OnPostRenameAsync(int id, string? title, CancellationToken cancellationToken)
     {
+        if (!await conversations.IsOwnedByAsync(UserId, id, cancellationToken))
+        {
+            return NotFound();
+        }
+
         if (!await conversations.RenameAsync(UserId, id, title ?? "", cancellationToken))
         {
             Problem = "Give the conversation a name.";
@@ -137,6 +143,12 @@ public sealed class IndexModel(
 
     public async Task<IActionResult> OnPostDeleteAsync(int id, CancellationToken cancellationToken)
     {
+        // Ownership first: someone else's conversation is a 404 whose running answer goes on.
+        if (!await conversations.IsOwnedByAsync(UserId, id, cancellationToken))
+        {
+            return NotFound();
+        }
+
         turns.RunningFor(id)?.Stop();
         await conversations.DeleteAsync(UserId, id, cancellationToken);
         return Redirect("/chat");
@@ -145,7 +157,11 @@ public sealed class IndexModel(
     public async Task<IActionResult> OnPostSettingsAsync(int id, string? systemPrompt, bool useDefaultPrompt, bool thinking, bool tools, CancellationToken cancellationToken)
     {
         var prompt = useDefaultPrompt ? null : (systemPrompt ?? "").Replace("\r\n", "\n", StringComparison.Ordinal);
-        await conversations.UpdateSettingsAsync(UserId, id, prompt, thinking, tools, cancellationToken);
+        if (!await conversations.UpdateSettingsAsync(UserId, id, prompt, thinking, tools, cancellationToken))
+        {
+            return NotFound();
+        }
+
         return Request.Headers.ContainsKey("HX-Request") ? new NoContentResult() : Redirect($"/chat/{id}");
     }
 
@@ -154,6 +170,11 @@ public sealed class IndexModel(
     {
         text = (text ?? "").Replace("\r\n", "\n", StringComparison.Ordinal).Trim();
         files ??= [];
+        if (!await conversations.IsOwnedByAsync(UserId, id, cancellationToken))
+        {
+            return NotFound(); // before anything else: whether someone else's answer is running is not Bob's business
+        }
+
         if (text.Length == 0 && files.Count == 0)
         {
             return Refuse(StatusCodes.Status422UnprocessableEntity, "Write a message or attach a file.");
@@ -186,6 +207,7 @@ public sealed class IndexModel(
                     id,
                     server,
                     files.Select(f => new IncomingAttachment(f.FileName, f.ContentType, f.Length, ct => ReadAsync(f, ct))).ToList(),
+                    await conversations.AttachmentBytesAsync(UserId, cancellationToken),
                     cancellationToken);
             }
             catch (AttachmentRejectedException rejected)
@@ -209,10 +231,10 @@ public sealed class IndexModel(
         return new JsonResult(new { turnId = turn.Id, events = $"/chat/turns/{turn.Id}/events", messageId = message.Id });
     }
 
-    public IActionResult OnPostStop(Guid turnId)
+    public IActionResult OnPostStop(int id, Guid turnId)
     {
         var turn = turns.Find(turnId, UserId);
-        if (turn is null)
+        if (turn is null || turn.ConversationId != id)
         {
             return new NotFoundResult();
         }

@@ -38,6 +38,9 @@ public sealed partial class ChatClient(AppClient app, MlxManagerFactory factory)
 {
     public AppClient App { get; } = app;
 
+    /// <summary>The account's address.</summary>
+    public string Email { get; init; } = "";
+
     public async Task<int> NewConversationAsync(int serverId)
     {
         var response = await App.PostFormAsync("/chat?handler=New", new Dictionary<string, string> { ["serverId"] = serverId.ToString() }, "/chat");

@@ -46,17 +46,17 @@ public class ChatHost : IAsyncLifetime
         return Task.CompletedTask;
     }
 
-    /// <summary>A new active account, signed in.</summary>
-    public async Task<ChatClient> NewUserAsync()
+    /// <summary>A new active account (an admin when <paramref name="admin"/>), signed in.</summary>
+    public async Task<ChatClient> NewUserAsync(bool admin = false)
     {
         var email = $"chat-user-{Interlocked.Increment(ref _users)}@example.com";
-        await App.CreateUserAsync(email);
+        await App.CreateUserAsync(email, admin: admin);
         var http = new HttpClient(new SocketsHttpHandler { AllowAutoRedirect = false, UseCookies = true, CookieContainer = new System.Net.CookieContainer() })
         {
             BaseAddress = BaseUrl,
             Timeout = TimeSpan.FromMinutes(2),
         };
-        var client = new ChatClient(new AppClient(http), App);
+        var client = new ChatClient(new AppClient(http), App) { Email = email };
         await client.App.SignInAsync(email);
         return client;
     }

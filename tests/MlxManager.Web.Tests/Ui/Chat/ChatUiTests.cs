@@ -20,6 +20,7 @@ public sealed class ChatUiHost : UiHostFixture
     public override async Task InitializeAsync()
     {
         App.ConfigureServices = services => services.AddSingleton<IChatServerDirectory>(Servers);
+        App.Settings["MlxManager:Chat:MaxImagePixels"] = "2000000"; // so a small panorama is over the budget
         await base.InitializeAsync();
         await Task.WhenAll(
             Servers.StartAsync(EmulatedServers.ProfileFor(FixtureCatalog.QwenThinking, MlxLmServer.EngineKey, "Qwen3 thinking", id: 1),
@@ -118,6 +119,16 @@ public sealed class ChatUiTests(ChatUiHost host, ITestOutputHelper output) : UiT
             await chat.SendAsync("What is in this picture?");
             await Expect(page.Locator("#chat-messages .msg-user img")).ToHaveCountAsync(1, new() { Timeout = 30_000 });
             await Expect(chat.AssistantMessages.Last).ToContainTextAsync("[received 1 image: image/png 96x64");
+        });
+
+        await StepAsync($"image-too-large-{name}", page, async () =>
+        {
+            ExpectConsoleError(new Regex("/chat/\\d+: Failed to load resource: .* 422")); // the refused send, on purpose
+            await chat.DropImageAsync("panorama.png", OversizedPng.Create(2000, 1500));
+            await chat.SendAsync("And this one?");
+            await Expect(page.Locator("#composer-problem")).ToHaveTextAsync(
+                "panorama.png is 2000×1500 pixels (3 megapixels); images may have at most 2 megapixels.");
+            await Expect(chat.Previews).ToHaveCountAsync(1); // the attachment stays for another try
         });
     }
 }
