@@ -47,7 +47,13 @@ public sealed class EndpointProtectionTests : IClassFixture<MlxManagerFactory>
 
         var response = await client.Http.SendAsync(new HttpRequestMessage(new HttpMethod(method), url));
 
-        if (url.StartsWith("/api/", StringComparison.Ordinal))
+        if (url.StartsWith("/v1/", StringComparison.Ordinal))
+        {
+            // The OpenAI-compatible gateway answers in OpenAI's error shape (see Gateway/GatewayTests).
+            response.StatusCode.ShouldBe(HttpStatusCode.Unauthorized);
+            (await response.Content.ReadAsStringAsync()).ShouldContain("\"invalid_api_key\"");
+        }
+        else if (url.StartsWith("/api/", StringComparison.Ordinal))
         {
             await response.ShouldBeProblemAsync(HttpStatusCode.Unauthorized);
         }
@@ -70,7 +76,7 @@ public sealed class EndpointProtectionTests : IClassFixture<MlxManagerFactory>
     {
         var patterns = EnumerateRoutes(_app).Select(route => route.Pattern).ToHashSet();
 
-        new[] { "/", "/models", "/profiles", "/servers", "/chat/{id:int?}", "/mcp/", "/chat/turns/{turnId:guid}/events", "/admin/users", "/admin/mcp-servers", "/pending", "/logout", "/api/me", "/admin/jobs/{**path}" }
+        new[] { "/", "/models", "/profiles", "/servers", "/chat/{id:int?}", "/mcp/", "/chat/turns/{turnId:guid}/events", "/admin/users", "/admin/mcp-servers", "/pending", "/logout", "/api/me", "/admin/jobs/{**path}", "/v1/chat/completions", "/v1/models" }
             .ShouldAllBe(pattern => patterns.Contains(pattern));
     }
 
