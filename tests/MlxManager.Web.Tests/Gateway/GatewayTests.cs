@@ -34,6 +34,40 @@ public sealed class GatewayTests(GatewayHost host) : IClassFixture<GatewayHost>
     }
 
     [Fact]
+    public async Task AnMlxOpenAiServerProfile_GetsTheModelNameItServes()
+    {
+        var profile = await SeedProfiles.AddAsync(host.App, "Served by openai-server", FixtureCatalog.LlamaTools.RepoId, engine: "mlx-openai-server");
+        using var client = await host.NewClientAsync();
+
+        var response = await client.PostAsJsonAsync("/v1/chat/completions", GatewayHost.Chat("Served by openai-server", "Hi [[echo]]"));
+
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        var answer = await response.Content.ReadFromJsonAsync<JsonObject>();
+        var echo = JsonNode.Parse((string)answer!["choices"]![0]!["message"]!["content"]!)!;
+        ((string?)echo["request_model"]).ShouldBe(host.Supervisor.Find(profile.Id)!.Model.Reference);
+    }
+
+    [Fact]
+    public async Task UsageIsPassedOn_StreamOptionsAreHonoured_AndLegacyCompletionsWork()
+    {
+        await SeedProfiles.AddAsync(host.App, "Usage Llama", FixtureCatalog.LlamaTools.RepoId);
+        using var client = await host.NewClientAsync();
+        var body = GatewayHost.Chat("Usage Llama", "Hi [[tokens:3]]", stream: true);
+        body["stream_options"] = new JsonObject { ["include_usage"] = true };
+
+        var streamed = await (await SendStreamingAsync(client, body, CancellationToken.None)).Content.ReadAsStringAsync();
+        var plain = await client.PostAsJsonAsync("/v1/chat/completions", GatewayHost.Chat("Usage Llama", "Hi [[tokens:3]]"));
+        var legacy = await client.PostAsJsonAsync("/v1/completions", new JsonObject { ["model"] = "Usage Llama", ["prompt"] = "Once upon a time", ["max_tokens"] = 8 });
+
+        var usageChunk = streamed.Split('\n').Where(l => l.StartsWith("data: {", StringComparison.Ordinal))
+            .Select(l => JsonNode.Parse(l["data: ".Length..])!).Last();
+        ((int?)usageChunk["usage"]?["completion_tokens"]).ShouldNotBeNull(streamed);
+        ((int?)(await plain.Content.ReadFromJsonAsync<JsonObject>())!["usage"]?["prompt_tokens"]).ShouldNotBeNull();
+        legacy.StatusCode.ShouldBe(HttpStatusCode.OK, await legacy.Content.ReadAsStringAsync());
+        ((string?)(await legacy.Content.ReadFromJsonAsync<JsonObject>())!["choices"]![0]!["text"]).ShouldNotBeNullOrEmpty();
+    }
+
+    [Fact]
     public async Task ARepoIdServedByTwoProfiles_GoesToTheOneMarkedDefault()
     {
         await SeedProfiles.AddAsync(host.App, "Phi plain", FixtureCatalog.Phi8Bit.RepoId);
