@@ -204,7 +204,7 @@ public abstract class EngineDefinition : IEngineDefinition
             [ProfileField.DefaultForModel] = FieldSupport.Manager(
                 ProfileField.DefaultForModel,
                 "The gateway picks this profile when a client asks for the model's repo id and several profiles serve it."),
-            [ProfileField.StartOnDemand] = FieldSupport.Manager(ProfileField.StartOnDemand, "The gateway starts this server when a request asks for it."),
+            [ProfileField.StartOnDemand] = FieldSupport.Manager(ProfileField.StartOnDemand, "The gateway starts this server when a request asks for it; off, such requests are refused as not running."),
             [ProfileField.UnloadAfterIdleMinutes] = FieldSupport.Manager(
                 ProfileField.UnloadAfterIdleMinutes,
                 "The manager stops this server after that long without gateway requests."),

@@ -32,7 +32,7 @@ public sealed class GatewayForwarder(HttpClient http)
         }
         catch (HttpRequestException e)
         {
-            throw new GatewayException(502, "server_error", "engine_unreachable",
+            throw new GatewayException(502, "server_error", "engine_failed",
                 $"The server of \"{server.Profile.Name}\" did not answer: {e.Message}");
         }
     }

@@ -79,6 +79,11 @@ public static class GatewayEndpoints
         {
             await WriteErrorAsync(http, error);
         }
+        catch (Exception e) when (e is HttpRequestException or IOException && !aborted.IsCancellationRequested)
+        {
+            // The engine broke off (crashed or was stopped) while answering.
+            await WriteErrorAsync(http, new GatewayException(StatusCodes.Status502BadGateway, "server_error", "engine_failed", $"The engine stopped answering: {e.Message}"));
+        }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
             // The client went away: its wait, its place in line and its upstream request ended with it.

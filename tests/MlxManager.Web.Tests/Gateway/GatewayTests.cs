@@ -26,10 +26,7 @@ public sealed class GatewayTests(GatewayHost host) : IClassFixture<GatewayHost>
         {
             var response = await client.PostAsJsonAsync("/v1/chat/completions", GatewayHost.Chat(name, "Hi [[echo]]"));
 
-            response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
-            var answer = await response.Content.ReadFromJsonAsync<JsonObject>();
-            var echo = JsonNode.Parse((string)answer!["choices"]![0]!["message"]!["content"]!)!;
-            ((string?)echo["request_model"]).ShouldBe(host.Supervisor.Find(profile.Id)!.Model.Reference, $"asked as {name}: the engine gets the model it serves");
+            (await EchoedModelAsync(response)).ShouldBe(host.Supervisor.Find(profile.Id)!.Model.Reference, $"asked as {name}: the engine gets the model it serves");
         }
     }
 
@@ -41,10 +38,7 @@ public sealed class GatewayTests(GatewayHost host) : IClassFixture<GatewayHost>
 
         var response = await client.PostAsJsonAsync("/v1/chat/completions", GatewayHost.Chat("Served by openai-server", "Hi [[echo]]"));
 
-        response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
-        var answer = await response.Content.ReadFromJsonAsync<JsonObject>();
-        var echo = JsonNode.Parse((string)answer!["choices"]![0]!["message"]!["content"]!)!;
-        ((string?)echo["request_model"]).ShouldBe(host.Supervisor.Find(profile.Id)!.Model.Reference);
+        (await EchoedModelAsync(response)).ShouldBe(host.Supervisor.Find(profile.Id)!.Model.Reference);
     }
 
     [Fact]
@@ -194,6 +188,17 @@ public sealed class GatewayTests(GatewayHost host) : IClassFixture<GatewayHost>
     }
 
     [Fact]
+    public async Task AnEngineThatDiesWhileAnswering_Is502EngineFailed()
+    {
+        await SeedProfiles.AddAsync(host.App, "Crashing Llama", FixtureCatalog.LlamaTools.RepoId);
+        using var client = await host.NewClientAsync();
+
+        var response = await client.PostAsJsonAsync("/v1/chat/completions", GatewayHost.Chat("Crashing Llama", "Hi [[crash]]"));
+
+        ((string?)(await ErrorAsync(response, HttpStatusCode.BadGateway))["code"]).ShouldBe("engine_failed");
+    }
+
+    [Fact]
     public async Task AProfileThatDoesNotStartOnDemand_Is409ModelNotRunning()
     {
         await SeedProfiles.AddAsync(host.App, "Manual Llama", FixtureCatalog.LlamaTools.RepoId, configure: p => p.StartOnDemand = false);
@@ -275,6 +280,14 @@ public sealed class GatewayTests(GatewayHost host) : IClassFixture<GatewayHost>
         }
 
         await Eventually.TrueAsync(() => host.Lanes.InFlight(profile.Id) == 0, Patience, "the waiting clients left the queue");
+    }
+
+    /// <summary>The <c>model</c> the engine received, from an <c>[[echo]]</c> answer.</summary>
+    private static async Task<string?> EchoedModelAsync(HttpResponseMessage response)
+    {
+        response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
+        var answer = await response.Content.ReadFromJsonAsync<JsonObject>();
+        return (string?)JsonNode.Parse((string)answer!["choices"]![0]!["message"]!["content"]!)!["request_model"];
     }
 
     /// <summary>An SSE line carrying a chunk of the answer's text.</summary>
