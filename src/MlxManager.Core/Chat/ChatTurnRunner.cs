@@ -84,6 +84,8 @@ public sealed partial class ChatTurnRunner(
             yield return new ServerReady(server.Profile.Name);
         }
 
+        // The turn is use of the server: the gateway's idle unloader never stops it mid-answer and counts idle time from its end.
+        using var activity = scope.ServiceProvider.GetService<Gateway.GatewayLanes>()?.Join(server.Profile.Id);
         if (conversation.ServerId != server.ServerId)
         {
             await store.SetServerAsync(conversationId, server.ServerId, server.Profile.Id, server.Profile.Name, CancellationToken.None).ConfigureAwait(false);

@@ -200,6 +200,18 @@ public abstract class EngineDefinition : IEngineDefinition
                 ProfileField.EnvironmentVariables,
                 "Added to the engine's environment."),
             [ProfileField.AutoStart] = FieldSupport.Manager(ProfileField.AutoStart, "The manager starts this server when it starts."),
+            [ProfileField.GatewayNames] = FieldSupport.Manager(ProfileField.GatewayNames, "Further names clients of the gateway (/v1) may ask for."),
+            [ProfileField.DefaultForModel] = FieldSupport.Manager(
+                ProfileField.DefaultForModel,
+                "The gateway picks this profile when a client asks for the model's repo id and several profiles serve it."),
+            [ProfileField.StartOnDemand] = FieldSupport.Manager(ProfileField.StartOnDemand, "The gateway starts this server when a request asks for it; off, such requests are refused as not running."),
+            [ProfileField.UnloadAfterIdleMinutes] = FieldSupport.Manager(
+                ProfileField.UnloadAfterIdleMinutes,
+                "The manager stops this server after that long without gateway requests."),
+            [ProfileField.KeepLoaded] = FieldSupport.Manager(ProfileField.KeepLoaded, "The manager never unloads this server for idleness."),
+            [ProfileField.MaxConcurrentRequests] = FieldSupport.Manager(
+                ProfileField.MaxConcurrentRequests,
+                "The gateway forwards at most this many requests at once; the others wait in line."),
         };
         foreach (var support in DescribeEngineFields())
         {

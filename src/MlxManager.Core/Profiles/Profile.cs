@@ -16,6 +16,9 @@ public class Profile
     /// </summary>
     public const int DefaultMaxTokens = 4096;
 
+    /// <summary>Default of <see cref="MaxConcurrentRequests"/> (llama-swap uses 10, mlx-openai-server queues 100).</summary>
+    public const int DefaultMaxConcurrentRequests = 8;
+
     public int Id { get; set; }
 
     /// <summary>Unique among profiles (case-insensitive); see <see cref="ProfileRules.CheckUniqueness"/>.</summary>
@@ -71,6 +74,31 @@ public class Profile
     /// <summary>Start this profile's server when the manager starts.</summary>
     public bool AutoStart { get; set; }
 
+    /// <summary>
+    /// Extra names clients may send as <c>model</c> to the gateway (<c>/v1</c>), comma- or line-separated; unique across
+    /// profiles and never another profile's name (<see cref="ProfileRules.CheckUniqueness"/>). Read with
+    /// <see cref="Gateway.GatewayNames.Parse"/>.
+    /// </summary>
+    public string? GatewayNames { get; set; }
+
+    /// <summary>The gateway picks this profile when a client asks for its model repo id and several profiles serve that model.</summary>
+    public bool DefaultForModel { get; set; }
+
+    /// <summary>A gateway request for this profile starts its server when it is not running (otherwise 409 <c>model_not_running</c>).</summary>
+    public bool StartOnDemand { get; set; } = true;
+
+    /// <summary>
+    /// Minutes without gateway requests after which its server is stopped; null takes <c>MlxManager:Gateway:DefaultIdleTimeout</c>,
+    /// 0 never unloads.
+    /// </summary>
+    public int? UnloadAfterIdleMinutes { get; set; }
+
+    /// <summary>Never unloaded for idleness (nor, later, evicted to make room).</summary>
+    public bool KeepLoaded { get; set; }
+
+    /// <summary>Gateway requests forwarded to this server at once; more wait in a FIFO queue.</summary>
+    public int MaxConcurrentRequests { get; set; } = DefaultMaxConcurrentRequests;
+
     public DateTimeOffset CreatedAt { get; set; }
 
     public DateTimeOffset UpdatedAt { get; set; }
@@ -102,6 +130,11 @@ public class Profile
         ExtraArguments = ExtraArguments,
         EnvironmentVariables = EnvironmentVariables,
         AutoStart = AutoStart,
+        DefaultForModel = false, // at most one default per model; gateway names must stay unique, so they are not copied
+        StartOnDemand = StartOnDemand,
+        UnloadAfterIdleMinutes = UnloadAfterIdleMinutes,
+        KeepLoaded = KeepLoaded,
+        MaxConcurrentRequests = MaxConcurrentRequests,
         CreatedAt = now,
         UpdatedAt = now,
     };

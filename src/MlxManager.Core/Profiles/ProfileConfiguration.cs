@@ -26,6 +26,7 @@ public sealed class ProfileConfiguration : IEntityTypeConfiguration<Profile>
         builder.Property(p => p.Thinking).HasConversion<string>().HasMaxLength(16);
         builder.Property(p => p.ToolCallParser).HasMaxLength(64);
         builder.Property(p => p.ReasoningParser).HasMaxLength(64);
+        builder.Property(p => p.GatewayNames).HasMaxLength(1024);
         builder.Property(p => p.CreatedAt).HasConversion(new DateTimeOffsetToBinaryConverter());
         builder.Property(p => p.UpdatedAt).HasConversion(new DateTimeOffsetToBinaryConverter());
     }

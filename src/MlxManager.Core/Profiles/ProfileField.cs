@@ -28,6 +28,12 @@ public enum ProfileField
     ExtraArguments,
     EnvironmentVariables,
     AutoStart,
+    GatewayNames,
+    DefaultForModel,
+    StartOnDemand,
+    UnloadAfterIdleMinutes,
+    KeepLoaded,
+    MaxConcurrentRequests,
 }
 
 /// <summary>Maps fields to the property names used as keys in validation results (and form field names).</summary>

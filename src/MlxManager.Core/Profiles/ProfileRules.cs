@@ -1,3 +1,5 @@
+using MlxManager.Core.Gateway;
+
 namespace MlxManager.Core.Profiles;
 
 /// <summary>Rules that compare a profile with the others: unique names and ports, suggestions for new ones.</summary>
@@ -8,7 +10,8 @@ public static class ProfileRules
 
     /// <summary>
     /// Errors when another profile (any id but <paramref name="candidate"/>'s) has the same name
-    /// (case-insensitive, trimmed) or the same port.
+    /// (case-insensitive, trimmed) or the same port, or when a name the gateway routes by — the profile's name or one of
+    /// its gateway names — is already another profile's name or gateway name.
     /// </summary>
     public static ProfileValidationResult CheckUniqueness(Profile candidate, IEnumerable<Profile> existing)
     {
@@ -31,9 +34,33 @@ public static class ProfileRules
             {
                 result.AddError(ProfileField.Port, $"Port {candidate.Port} is already used by the profile \"{other.Name}\".");
             }
+
+            CheckGatewayNames(candidate, other, result);
         }
 
         return result;
+    }
+
+    private static void CheckGatewayNames(Profile candidate, Profile other, ProfileValidationResult result)
+    {
+        var otherAliases = GatewayNames.Parse(other.GatewayNames);
+        foreach (var alias in GatewayNames.Parse(candidate.GatewayNames))
+        {
+            if (GatewayNames.Comparer.Equals(alias, other.Name?.Trim()))
+            {
+                result.AddError(ProfileField.GatewayNames, $"\"{alias}\" is the name of another profile; the gateway would not know which one is meant.");
+            }
+            else if (otherAliases.Contains(alias, GatewayNames.Comparer))
+            {
+                result.AddError(ProfileField.GatewayNames, $"The profile \"{other.Name}\" already has the gateway name \"{alias}\".");
+            }
+        }
+
+        var name = candidate.Name?.Trim() ?? "";
+        if (name.Length > 0 && otherAliases.Contains(name, GatewayNames.Comparer))
+        {
+            result.AddError(ProfileField.Name, $"\"{name}\" is a gateway name of the profile \"{other.Name}\"; choose another name.");
+        }
     }
 
     /// <summary>

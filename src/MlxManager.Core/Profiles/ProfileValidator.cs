@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using MlxManager.Core.Engines;
+using MlxManager.Core.Gateway;
 
 namespace MlxManager.Core.Profiles;
 
@@ -37,6 +38,7 @@ public sealed class ProfileValidator(EngineRegistry engines)
 
         CheckExtraArguments(profile, engine, result);
         CheckEnvironmentVariables(profile, result);
+        CheckGateway(profile, result);
         return result;
     }
 
@@ -290,6 +292,34 @@ public sealed class ProfileValidator(EngineRegistry engines)
             result.AddError(ProfileField.ExtraArguments, owner is null
                 ? $"{word} is set by the manager itself and cannot be changed here."
                 : $"{word} is set from the {Label(owner.Field)} field; change it there instead.");
+        }
+    }
+
+    /// <summary>Gateway names one by one (their uniqueness across profiles is <see cref="ProfileRules.CheckUniqueness"/>), and the limits.</summary>
+    private static void CheckGateway(Profile profile, ProfileValidationResult result)
+    {
+        var names = GatewayNames.Parse(profile.GatewayNames);
+        foreach (var problem in names.Select(GatewayNames.Problem).OfType<string>())
+        {
+            result.AddError(ProfileField.GatewayNames, problem);
+        }
+
+        var own = profile.Name?.Trim() ?? "";
+        foreach (var repeated in names.GroupBy(n => n, GatewayNames.Comparer).Where(g => g.Count() > 1 || GatewayNames.Comparer.Equals(g.Key, own)))
+        {
+            result.AddError(ProfileField.GatewayNames, GatewayNames.Comparer.Equals(repeated.Key, own)
+                ? $"\"{repeated.Key}\" is already this profile's name; clients can use it without listing it here."
+                : $"The gateway name \"{repeated.Key}\" is listed twice.");
+        }
+
+        if (profile.UnloadAfterIdleMinutes is < 0)
+        {
+            result.AddError(ProfileField.UnloadAfterIdleMinutes, "Unload after idle is a number of minutes: 0 never unloads, empty takes the manager's default.");
+        }
+
+        if (profile.MaxConcurrentRequests is < 1 or > 1024)
+        {
+            result.AddError(ProfileField.MaxConcurrentRequests, "Max concurrent requests goes from 1 to 1024.");
         }
     }
 

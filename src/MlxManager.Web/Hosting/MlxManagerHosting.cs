@@ -29,6 +29,7 @@ public static class MlxManagerHosting
         builder.AddModels();            // library, detection jobs, Hub client, model settings
         builder.AddDownloads();         // download jobs, queue, progress board (after AddModels: replaces its manifest store)
         builder.AddChat();              // chat turns and history, engine client, MCP server + clients
+        builder.AddGateway();           // OpenAI-compatible /v1: routing, lanes, on-demand start, idle unload
         return builder;
     }
 
@@ -53,6 +54,7 @@ public static class MlxManagerHosting
         app.MapDownloads();             // /downloads (tiles, SSE), /api/downloads
         app.MapPages();                 // Razor Pages
         app.MapChat();                  // /mcp, /chat/turns/{id}/events, /chat/attachments/{id}
+        app.MapGateway();               // /v1/chat/completions, /v1/completions, /v1/models (bearer tokens only)
         return app;
     }
 }

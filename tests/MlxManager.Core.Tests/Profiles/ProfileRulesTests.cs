@@ -7,7 +7,7 @@ public class ProfileRulesTests
     private static readonly Profile[] Existing =
     [
         new() { Id = 1, Name = "Qwen3 4B", Port = 8080 },
-        new() { Id = 2, Name = "Gemma", Port = 8081 },
+        new() { Id = 2, Name = "Gemma", Port = 8081, GatewayNames = "gemma-small, vision" },
     ];
 
     [Fact]
@@ -31,6 +31,26 @@ public class ProfileRulesTests
     public void CheckUniqueness_IgnoresTheProfileBeingEdited()
     {
         ProfileRules.CheckUniqueness(new Profile { Id = 2, Name = "Gemma", Port = 8081 }, Existing).IsValid.ShouldBeTrue();
+    }
+
+    [Fact]
+    public void CheckUniqueness_WhenAGatewayNameIsAnotherProfilesNameOrGatewayName_SaysWhose()
+    {
+        var result = ProfileRules.CheckUniqueness(new Profile { Name = "New", Port = 9000, GatewayNames = "QWEN3 4B, Vision, mine" }, Existing);
+
+        result.ErrorsFor(ProfileField.GatewayNames).ShouldBe(
+        [
+            "\"QWEN3 4B\" is the name of another profile; the gateway would not know which one is meant.",
+            "The profile \"Gemma\" already has the gateway name \"Vision\".",
+        ]);
+    }
+
+    [Fact]
+    public void CheckUniqueness_WhenTheNameIsAnotherProfilesGatewayName_ReportsIt()
+    {
+        var result = ProfileRules.CheckUniqueness(new Profile { Name = "gemma-small", Port = 9000 }, Existing);
+
+        result.ErrorsFor(ProfileField.Name).ShouldBe(["\"gemma-small\" is a gateway name of the profile \"Gemma\"; choose another name."]);
     }
 
     [Fact]

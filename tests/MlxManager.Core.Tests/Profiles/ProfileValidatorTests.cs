@@ -352,4 +352,32 @@ public class ProfileValidatorTests
 
         result.Errors.Keys.Order().ShouldBe([nameof(Profile.Name), nameof(Profile.Port)]);
     }
+
+    [Fact]
+    public void GatewayNames_WithSpacesRepeatsOrTheProfilesOwnName_AreRefusedOneByOne()
+    {
+        var profile = Valid();
+        profile.Name = "qwen3-4b";
+        profile.GatewayNames = "qwen fast, coder,\nCODER, QWEN3-4B";
+
+        _validator.Validate(profile).ErrorsFor(ProfileField.GatewayNames).ShouldBe(
+        [
+            "The gateway name \"qwen fast\" may hold only letters, digits and - _ . : / @ (no spaces); separate names with commas.",
+            "The gateway name \"coder\" is listed twice.",
+            "\"QWEN3-4B\" is already this profile's name; clients can use it without listing it here.",
+        ]);
+    }
+
+    [Fact]
+    public void GatewayLimits_OutOfRange_AreRefused()
+    {
+        var profile = Valid();
+        profile.UnloadAfterIdleMinutes = -1;
+        profile.MaxConcurrentRequests = 0;
+
+        var result = _validator.Validate(profile);
+
+        result.ErrorsFor(ProfileField.UnloadAfterIdleMinutes).ShouldHaveSingleItem();
+        result.ErrorsFor(ProfileField.MaxConcurrentRequests).ShouldBe(["Max concurrent requests goes from 1 to 1024."]);
+    }
 }

@@ -97,6 +97,8 @@ public sealed class ChatWithSupervisedServersTests(SupervisedChatHost host) : IC
         var turn = await user.TurnAsync(conversation, "Hi [[tokens:5]]");
 
         turn.Outcome.ShouldBe("answered", turn.Describe());
+        host.App.Services.GetRequiredService<MlxManager.Core.Gateway.GatewayLanes>().LastUsed(profile.Id)
+            .ShouldNotBeNull("a chat turn is use of the server for the idle unloader");
         (await host.Supervisor.StopServerAsync(profile.Id, default)).Succeeded.ShouldBeTrue();
     }
 

@@ -8,6 +8,7 @@ using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.Routing.Patterns;
 using Microsoft.Extensions.DependencyInjection;
 using MlxManager.Core.Accounts;
+using MlxManager.Web.Hosting;
 using MlxManager.Core.Accounts.Keys;
 using MlxManager.Web.Accounts;
 using MlxManager.Web.Tests.Infrastructure;
@@ -67,6 +68,11 @@ public sealed partial class EndpointProtectionTests : IClassFixture<EndpointProt
         ["POST /logout"] = SignedIn,
         ["POST /api/auth/token"] = Anyone,
         ["GET /api/me"] = Member,
+        // The OpenAI-compatible gateway: bearer only (API token or a key with the inference scope), like /api
+        ["POST /v1/chat/completions"] = Member,
+        ["POST /v1/completions"] = Member,
+        ["GET /v1/models"] = Member,
+        ["GET /v1/models/{**id}"] = Member,
         ["GET /_htmx/antiforgery.js"] = Anyone,
 
         // Shown to anyone
@@ -397,7 +403,7 @@ public sealed partial class EndpointProtectionTests : IClassFixture<EndpointProt
             {
                 yield return new Endpoint(method, pattern, null)
                 {
-                    TakesKeys = route.Metadata.GetOrderedMetadata<IAuthorizeData>().Any(data => data.Policy is AccountPolicies.Inference or AccountPolicies.Metrics),
+                    TakesKeys = route.Metadata.GetOrderedMetadata<IAuthorizeData>().Any(data => data.Policy is AccountPolicies.Inference or AccountPolicies.Metrics or GatewayHosting.ClientPolicy),
                 };
             }
         }
@@ -436,7 +442,8 @@ public sealed partial class EndpointProtectionTests : IClassFixture<EndpointProt
 
         public string Key => $"{Method} {Pattern}" + (Handler is null ? "" : "?handler=" + Handler);
 
-        public bool IsApi => Pattern.StartsWith("/api/", StringComparison.Ordinal);
+        /// <summary>Bearer-authenticated JSON: the management API and the OpenAI-compatible gateway.</summary>
+        public bool IsApi => Pattern.StartsWith("/api/", StringComparison.Ordinal) || Pattern.StartsWith("/v1/", StringComparison.Ordinal);
 
         /// <summary>Signing out ends the shared session of the role, so it runs with a session of its own.</summary>
         public bool EndsSession => Method == "POST" && Pattern == "/logout";

@@ -61,12 +61,35 @@ public sealed partial class ProfileFormTests(ProfilesApp app) : IClassFixture<Pr
         saved.Temperature.ShouldBe(0.6);
         saved.SystemPrompt.ShouldBe("Be brief.");
         saved.EnvironmentVariables.ShouldBe("EMULATOR_TOKEN_RATE=400");
+        saved.StartOnDemand.ShouldBeTrue("on unless switched off");
+        saved.MaxConcurrentRequests.ShouldBe(8);
+    }
+
+    [Fact]
+    public async Task Save_GatewayFields_AreStored()
+    {
+        using var client = await app.SignedInAsync();
+        var fields = Fields("Gateway one", Qwen, SeedProfiles.FreePort());
+        fields["Input.GatewayNames"] = "gw-one, gw-uno";
+        fields["Input.DefaultForModel"] = "true";
+        fields["Input.StartOnDemand"] = "false";
+        fields["Input.UnloadAfterIdleMinutes"] = "0";
+        fields["Input.KeepLoaded"] = "true";
+        fields["Input.MaxConcurrentRequests"] = "2";
+
+        var response = await client.PostFormAsync("/profiles/new", fields);
+
+        response.StatusCode.ShouldBe(HttpStatusCode.Redirect, await response.Content.ReadAsStringAsync());
+        var saved = (await SeedProfiles.FindAsync(app, "Gateway one")).ShouldNotBeNull();
+        (saved.GatewayNames, saved.DefaultForModel, saved.StartOnDemand, saved.UnloadAfterIdleMinutes, saved.KeepLoaded, saved.MaxConcurrentRequests)
+            .ShouldBe(("gw-one, gw-uno", true, false, (int?)0, true, 2));
     }
 
     public static TheoryData<string, Action<Dictionary<string, string>>, string, string> BadInputs => new()
     {
         { "duplicate name", f => f["Input.Name"] = "Existing", "notes-Name", "Another profile is already called \"Existing\"." },
         { "duplicate port", f => f["Input.Port"] = ExistingPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "notes-Port", $"Port {ExistingPort} is already used by the profile \"Existing\"." },
+        { "gateway name of another profile", f => f["Input.GatewayNames"] = "existing", "notes-GatewayNames", "\"existing\" is the name of another profile" },
         { "port out of range", f => f["Input.Port"] = "70000", "notes-Port", "Port 70000 is out of range: use 1–65535 (e.g. 8080)." },
         { "missing model", f => f["Input.ModelRef"] = "", "notes-ModelRef", "Choose a model: a downloaded one, or a folder that holds one." },
         { "model not downloaded", f => f["Input.ModelRef"] = "mlx-community/Nope-4bit", "notes-ModelRef", "mlx-community/Nope-4bit is not downloaded" },

@@ -179,6 +179,8 @@ public sealed class ServersUiTests(ServersUiHostFixture fixture, ITestOutputHelp
             await Expect(page.GetByLabel("Tool-call parser")).ToBeDisabledAsync();
             await page.GetByLabel("Host").FillAsync("0.0.0.0");
             await Expect(page.GetByTestId("notes-Host")).ToContainTextAsync("listens on every network interface");
+            await page.GetByLabel("Gateway names").FillAsync($"qwen-{name}, phi-{name}");
+            await Expect(page.GetByTestId("gateway-fields")).ToContainTextAsync("Start on demand");
         });
         await StepAsync($"profile-delete-{name}", page, async () =>
         {

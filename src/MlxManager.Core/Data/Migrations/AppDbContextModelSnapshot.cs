@@ -706,6 +706,9 @@ namespace MlxManager.Core.Data.Migrations
                     b.Property<long>("CreatedAt")
                         .HasColumnType("INTEGER");
 
+                    b.Property<bool>("DefaultForModel")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("Description")
                         .HasColumnType("TEXT");
 
@@ -720,10 +723,20 @@ namespace MlxManager.Core.Data.Migrations
                     b.Property<string>("ExtraArguments")
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("GatewayNames")
+                        .HasMaxLength(1024)
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Host")
                         .IsRequired()
                         .HasMaxLength(255)
                         .HasColumnType("TEXT");
+
+                    b.Property<bool>("KeepLoaded")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("MaxConcurrentRequests")
+                        .HasColumnType("INTEGER");
 
                     b.Property<int>("MaxTokens")
                         .HasColumnType("INTEGER");
@@ -751,6 +764,9 @@ namespace MlxManager.Core.Data.Migrations
                     b.Property<double?>("RepetitionPenalty")
                         .HasColumnType("REAL");
 
+                    b.Property<bool>("StartOnDemand")
+                        .HasColumnType("INTEGER");
+
                     b.Property<string>("SystemPrompt")
                         .HasColumnType("TEXT");
 
@@ -773,6 +789,9 @@ namespace MlxManager.Core.Data.Migrations
                         .HasColumnType("REAL");
 
                     b.Property<bool>("TrustRemoteCode")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int?>("UnloadAfterIdleMinutes")
                         .HasColumnType("INTEGER");
 
                     b.Property<long>("UpdatedAt")

@@ -65,6 +65,18 @@ public sealed class ProfileInput
 
     public bool AutoStart { get; set; }
 
+    public string? GatewayNames { get; set; }
+
+    public bool DefaultForModel { get; set; }
+
+    public bool StartOnDemand { get; set; } = true;
+
+    public int? UnloadAfterIdleMinutes { get; set; }
+
+    public bool KeepLoaded { get; set; }
+
+    public int MaxConcurrentRequests { get; set; } = Profile.DefaultMaxConcurrentRequests;
+
     /// <summary>The model the profile names: the chosen library model, or the typed folder.</summary>
     public string EffectiveModelRef => (ModelRef == FolderChoice ? ModelFolder : ModelRef)?.Trim() ?? "";
 
@@ -92,6 +104,12 @@ public sealed class ProfileInput
         ExtraArguments = profile.ExtraArguments,
         EnvironmentVariables = profile.EnvironmentVariables,
         AutoStart = profile.AutoStart,
+        GatewayNames = profile.GatewayNames,
+        DefaultForModel = profile.DefaultForModel,
+        StartOnDemand = profile.StartOnDemand,
+        UnloadAfterIdleMinutes = profile.UnloadAfterIdleMinutes,
+        KeepLoaded = profile.KeepLoaded,
+        MaxConcurrentRequests = profile.MaxConcurrentRequests,
     };
 
     /// <summary>Copies the fields onto <paramref name="profile"/> (trimmed; empty texts become null).</summary>
@@ -118,6 +136,12 @@ public sealed class ProfileInput
         profile.ExtraArguments = Blank(ExtraArguments);
         profile.EnvironmentVariables = Blank(EnvironmentVariables);
         profile.AutoStart = AutoStart;
+        profile.GatewayNames = Blank(GatewayNames);
+        profile.DefaultForModel = DefaultForModel;
+        profile.StartOnDemand = StartOnDemand;
+        profile.UnloadAfterIdleMinutes = UnloadAfterIdleMinutes;
+        profile.KeepLoaded = KeepLoaded;
+        profile.MaxConcurrentRequests = MaxConcurrentRequests;
         return profile;
     }
 

@@ -1,0 +1,157 @@
+namespace MlxManager.Core.Gateway;
+
+/// <summary>
+/// One lane per profile: at most its "Max concurrent requests" forwarded at once, the rest waiting first come first
+/// served up to <see cref="GatewayOptions.MaxQueue"/> (then 429). A lane also knows what the idle unloader needs: how
+/// many requests it holds (waiting or running) and when the last one ended.
+/// </summary>
+public sealed class GatewayLanes(TimeProvider time)
+{
+    private readonly Lock _lock = new();
+    private readonly Dictionary<int, Lane> _lanes = [];
+
+    /// <summary>
+    /// Joins <paramref name="profileId"/>'s lane. The returned ticket counts as a request in flight (no idle unload) until
+    /// disposed; <see cref="Ticket.WaitForTurnAsync"/> then waits for one of the <paramref name="maxConcurrent"/> slots.
+    /// </summary>
+    public Ticket Join(int profileId)
+    {
+        lock (_lock)
+        {
+            var lane = LaneOf(profileId);
+            lane.Holders++;
+            return new Ticket(this, lane);
+        }
+    }
+
+    /// <summary>Requests the lane holds now (waiting for a start or a slot, or forwarded).</summary>
+    public int InFlight(int profileId)
+    {
+        lock (_lock)
+        {
+            return _lanes.TryGetValue(profileId, out var lane) ? lane.Holders : 0;
+        }
+    }
+
+    /// <summary>When the last request through the lane ended; null when none has (since the manager started).</summary>
+    public DateTimeOffset? LastUsed(int profileId)
+    {
+        lock (_lock)
+        {
+            return _lanes.TryGetValue(profileId, out var lane) ? lane.LastUsed : null;
+        }
+    }
+
+    private Lane LaneOf(int profileId)
+    {
+        if (!_lanes.TryGetValue(profileId, out var lane))
+        {
+            _lanes[profileId] = lane = new Lane();
+        }
+
+        return lane;
+    }
+
+    internal sealed class Lane
+    {
+        public int Holders;
+        public int Running;
+        public readonly LinkedList<TaskCompletionSource> Waiting = [];
+        public DateTimeOffset? LastUsed;
+    }
+
+    /// <summary>A request's place in a lane; dispose it when the request ends (however it ends).</summary>
+    public sealed class Ticket : IDisposable
+    {
+        private readonly GatewayLanes _owner;
+        private readonly Lane _lane;
+        private bool _running;
+        private bool _disposed;
+
+        internal Ticket(GatewayLanes owner, Lane lane)
+        {
+            _owner = owner;
+            _lane = lane;
+        }
+
+        /// <summary>
+        /// Waits for a slot: at once when fewer than <paramref name="maxConcurrent"/> run, else in line. Throws a 429
+        /// <see cref="GatewayException"/> when <paramref name="maxQueue"/> already wait; a cancelled wait leaves the line.
+        /// </summary>
+        public async Task WaitForTurnAsync(string profileName, int maxConcurrent, int maxQueue, CancellationToken cancellationToken)
+        {
+            TaskCompletionSource turn;
+            LinkedListNode<TaskCompletionSource> place;
+            lock (_owner._lock)
+            {
+                if (_lane.Running < Math.Max(1, maxConcurrent) && _lane.Waiting.Count == 0)
+                {
+                    _lane.Running++;
+                    _running = true;
+                    return;
+                }
+
+                if (_lane.Waiting.Count >= maxQueue)
+                {
+                    throw GatewayException.QueueFull(profileName, _lane.Waiting.Count);
+                }
+
+                turn = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                place = _lane.Waiting.AddLast(turn);
+            }
+
+            try
+            {
+                await turn.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
+                _running = true; // the slot was handed over by the request that ended
+            }
+            catch (OperationCanceledException)
+            {
+                lock (_owner._lock)
+                {
+                    if (place.List is not null)
+                    {
+                        _lane.Waiting.Remove(place);
+                    }
+                    else
+                    {
+                        _running = true; // handed over just as we gave up: pass it on in Dispose
+                    }
+                }
+
+                throw;
+            }
+        }
+
+        public void Dispose()
+        {
+            lock (_owner._lock)
+            {
+                if (_disposed)
+                {
+                    return;
+                }
+
+                _disposed = true;
+                _lane.Holders--;
+                _lane.LastUsed = _owner.LastUsedNow();
+                if (!_running)
+                {
+                    return;
+                }
+
+                if (_lane.Waiting.First is { } next)
+                {
+                    _lane.Waiting.RemoveFirst();
+                    next.Value.SetResult(); // the slot passes to the next in line; Running stays the same
+                }
+                else
+                {
+                    _lane.Running--;
+                }
+            }
+        }
+    }
+
+    private DateTimeOffset LastUsedNow() => time.GetUtcNow();
+}
