@@ -250,7 +250,7 @@ public sealed class GatewayTests(GatewayHost host) : IClassFixture<GatewayHost>
         leave.Cancel();
         response.Dispose();
 
-        await Eventually.TrueAsync(() => host.Lanes.InFlight(profile.Id) == 0, Patience, "the request ended when its client left");
+        await Eventually.WaitUntilAsync(() => host.Lanes.InFlight(profile.Id) == 0, Patience, "the request ended when its client left");
         var next = await client.PostAsJsonAsync("/v1/chat/completions", GatewayHost.Chat("Hanging Llama", "Hi [[tokens:3]]"));
         next.StatusCode.ShouldBe(HttpStatusCode.OK, "the only slot was freed by cancelling the hung upstream request");
     }
@@ -265,7 +265,7 @@ public sealed class GatewayTests(GatewayHost host) : IClassFixture<GatewayHost>
         var queued = Enumerable.Range(1, 2)
             .Select(_ => client.PostAsJsonAsync("/v1/chat/completions", GatewayHost.Chat("Busy Llama", "Hi [[tokens:2]]"), leave.Token))
             .ToList();
-        await Eventually.TrueAsync(() => host.Lanes.InFlight(profile.Id) == 3, Patience, "one running, two waiting (MaxQueue is 2)");
+        await Eventually.WaitUntilAsync(() => host.Lanes.InFlight(profile.Id) == 3, Patience, "one running, two waiting (MaxQueue is 2)");
 
         var refused = await client.PostAsJsonAsync("/v1/chat/completions", GatewayHost.Chat("Busy Llama", "Hi"));
 
@@ -279,7 +279,7 @@ public sealed class GatewayTests(GatewayHost host) : IClassFixture<GatewayHost>
             await Should.ThrowAsync<OperationCanceledException>(waiting);
         }
 
-        await Eventually.TrueAsync(() => host.Lanes.InFlight(profile.Id) == 0, Patience, "the waiting clients left the queue");
+        await Eventually.WaitUntilAsync(() => host.Lanes.InFlight(profile.Id) == 0, Patience, "the waiting clients left the queue");
     }
 
     /// <summary>The <c>model</c> the engine received, from an <c>[[echo]]</c> answer.</summary>
@@ -324,7 +324,7 @@ public sealed class GatewayIdleTests(ShortIdleGatewayHost host) : IClassFixture<
         var response = await client.PostAsJsonAsync("/v1/chat/completions", GatewayHost.Chat("Idle Llama", "Hi [[tokens:2]]"));
 
         response.StatusCode.ShouldBe(HttpStatusCode.OK, await response.Content.ReadAsStringAsync());
-        await Eventually.TrueAsync(() => host.Supervisor.Find(profile.Id) is { State: ServerState.Stopped }, TimeSpan.FromSeconds(60), "unloaded when idle");
+        await Eventually.WaitUntilAsync(() => host.Supervisor.Find(profile.Id) is { State: ServerState.Stopped }, TimeSpan.FromSeconds(60), "unloaded when idle");
         host.Supervisor.Find(profile.Id)!.Detail.ShouldStartWith("Unloaded after 2");
     }
 }
