@@ -8,7 +8,7 @@ const string Usage = """
           with a baseline of 10, detection results cached; prints both medians and the ratio (target < 3x)
       servers [--servers N] [--idle-seconds S] [--busy-seconds S] [--clients N] [--load-seconds S] [--settle-seconds S]
           the manager's own CPU with N (8) emulated servers running, and the server-tiles fragment under 20 clients
-          against a static file served by the same app
+          against a static file served by the same app (targets: CPU < 2 %, p95 < 10 ms and ≤ 3x static)
       downloads [--size-mb N] [--shards N] [--rounds N] [--parallel N] [--buffer-kb N] [--work <folder>] [--keep]
           a ≥ 1 GB model from the HubEmulator (a separate process, loopback): the app's download engine
           against curl -L -o on the same files, in the same run; throughput ratio and memory growth

@@ -94,7 +94,25 @@ public static partial class ServersBench
             Console.WriteLine($"  ratio, 1 client:   median ×{single.Median / singleBaseline.Median:0.0}, p95 ×{single.P95 / singleBaseline.P95:0.0}");
             Console.WriteLine($"  ratio, {clients} clients: median ×{fragment.Median / baseline.Median:0.0}, p95 ×{fragment.P95 / baseline.P95:0.0}, throughput ×{fragment.PerSecond / baseline.PerSecond:0.00}");
             Console.WriteLine($"  a page fetches the fragment once per tick (2 s): {clients} open pages cost ≈ {clients / 2.0 / fragment.PerSecond * 100:0.0} % of what the manager can serve");
-            return busy < 2 ? 0 : 1;
+            var missed = new List<string>();
+            if (busy >= 2)
+            {
+                missed.Add($"manager CPU with {servers} servers < 2 % (was {busy:0.00} %)");
+            }
+
+            if (fragment.P95 >= 10)
+            {
+                missed.Add($"fragment p95 with {clients} clients < 10 ms (was {fragment.P95:0.00} ms)");
+            }
+
+            if (fragment.P95 > 3 * baseline.P95)
+            {
+                missed.Add($"fragment p95 ≤ 3× the static file's with {clients} clients (was ×{fragment.P95 / baseline.P95:0.0})");
+            }
+
+            Console.WriteLine($"Targets: fragment p95 {fragment.P95:0.00} ms < 10 ms and ≤ 3× static ({3 * baseline.P95:0.00} ms) with {clients} clients; manager CPU {busy:0.00} % < 2 %");
+            Console.WriteLine(missed.Count == 0 ? "targets met" : $"targets missed: {string.Join("; ", missed)}");
+            return missed.Count == 0 ? 0 : 1;
         }
         finally
         {
