@@ -138,7 +138,8 @@ public static partial class ServersBench
         }
     }
 
-    private static Process StartManager(string root, string launchers, string cache, int port)
+    /// <summary>The built manager (its dll, not <c>dotnet run</c>) as a child process on <c>{root}/data</c>.</summary>
+    internal static Process StartManager(string root, string launchers, string cache, int port)
     {
         var web = typeof(MlxManager.Web.WebAppAssembly).Assembly.Location;
         var start = new ProcessStartInfo(LauncherInstaller.DotnetHost())
@@ -199,7 +200,7 @@ public static partial class ServersBench
         return value > 0 ? value : 100;
     }
 
-    private static void Signal(int pid, int signal) => Native.kill(pid, signal);
+    internal static void Signal(int pid, int signal) => Native.kill(pid, signal);
 
     private static int Option(string[] args, string name, int fallback)
     {
@@ -207,7 +208,7 @@ public static partial class ServersBench
         return index >= 0 && index + 1 < args.Length && int.TryParse(args[index + 1], CultureInfo.InvariantCulture, out var value) ? value : fallback;
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
         listener.Start();

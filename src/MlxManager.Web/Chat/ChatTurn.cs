@@ -62,7 +62,7 @@ public sealed class ChatTurn
     }
 
     /// <summary>UTF-8 bytes of the events kept for late readers (what this turn holds in memory for them).</summary>
-    internal long RetainedBytes
+    public long RetainedBytes
     {
         get
         {
@@ -74,7 +74,7 @@ public sealed class ChatTurn
     }
 
     /// <summary>The most <see cref="RetainedBytes"/> ever was during the turn.</summary>
-    internal long PeakRetainedBytes
+    public long PeakRetainedBytes
     {
         get
         {
