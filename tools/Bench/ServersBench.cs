@@ -94,7 +94,25 @@ public static partial class ServersBench
             Console.WriteLine($"  ratio, 1 client:   median ×{single.Median / singleBaseline.Median:0.0}, p95 ×{single.P95 / singleBaseline.P95:0.0}");
             Console.WriteLine($"  ratio, {clients} clients: median ×{fragment.Median / baseline.Median:0.0}, p95 ×{fragment.P95 / baseline.P95:0.0}, throughput ×{fragment.PerSecond / baseline.PerSecond:0.00}");
             Console.WriteLine($"  a page fetches the fragment once per tick (2 s): {clients} open pages cost ≈ {clients / 2.0 / fragment.PerSecond * 100:0.0} % of what the manager can serve");
-            return busy < 2 ? 0 : 1;
+            var missed = new List<string>();
+            if (busy >= 2)
+            {
+                missed.Add($"manager CPU with {servers} servers < 2 % (was {busy:0.00} %)");
+            }
+
+            if (fragment.P95 >= 10)
+            {
+                missed.Add($"fragment p95 with {clients} clients < 10 ms (was {fragment.P95:0.00} ms)");
+            }
+
+            if (fragment.P95 > 3 * baseline.P95)
+            {
+                missed.Add($"fragment p95 ≤ 3× the static file's with {clients} clients (was ×{fragment.P95 / baseline.P95:0.0})");
+            }
+
+            Console.WriteLine($"Targets: fragment p95 {fragment.P95:0.00} ms < 10 ms and ≤ 3× static ({3 * baseline.P95:0.00} ms) with {clients} clients; manager CPU {busy:0.00} % < 2 %");
+            Console.WriteLine(missed.Count == 0 ? "targets met" : $"targets missed: {string.Join("; ", missed)}");
+            return missed.Count == 0 ? 0 : 1;
         }
         finally
         {
@@ -120,7 +138,8 @@ public static partial class ServersBench
         }
     }
 
-    private static Process StartManager(string root, string launchers, string cache, int port)
+    /// <summary>The built manager (its dll, not <c>dotnet run</c>) as a child process on <c>{root}/data</c>.</summary>
+    internal static Process StartManager(string root, string launchers, string cache, int port)
     {
         var web = typeof(MlxManager.Web.WebAppAssembly).Assembly.Location;
         var start = new ProcessStartInfo(LauncherInstaller.DotnetHost())
@@ -181,7 +200,7 @@ public static partial class ServersBench
         return value > 0 ? value : 100;
     }
 
-    private static void Signal(int pid, int signal) => Native.kill(pid, signal);
+    internal static void Signal(int pid, int signal) => Native.kill(pid, signal);
 
     private static int Option(string[] args, string name, int fallback)
     {
@@ -189,7 +208,7 @@ public static partial class ServersBench
         return index >= 0 && index + 1 < args.Length && int.TryParse(args[index + 1], CultureInfo.InvariantCulture, out var value) ? value : fallback;
     }
 
-    private static int FreePort()
+    internal static int FreePort()
     {
         using var listener = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
         listener.Start();

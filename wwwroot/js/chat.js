@@ -281,7 +281,7 @@
         body.appendChild(status);
         article.appendChild(body);
         live.appendChild(article);
-        turn.round = { article: article, body: body, status: status, thinking: null, content: null, tools: {}, thinkingStarted: 0, collapsed: false };
+        turn.round = { article: article, body: body, status: status, thinking: null, content: null, answerHtml: "", tools: {}, thinkingStarted: 0, collapsed: false };
         scrollDown(false);
         return turn.round;
     }
@@ -408,7 +408,10 @@
             var r = round(turn);
             setStatus(r, null);
             var panel = thinkingPanel(r);
-            panel.querySelector(".thinking-text").textContent += parse(event).text;
+            var data = parse(event);
+            var box = panel.querySelector(".thinking-text");
+            // "full": the whole thinking so far (sent now and then, so late readers need no older deltas).
+            box.textContent = data.full ? data.text : box.textContent + data.text;
             scrollDown(false);
         });
         source.addEventListener("thinking-reset", function (event) {
@@ -422,7 +425,10 @@
         source.addEventListener("answer", function (event) {
             var r = round(turn);
             setStatus(r, null);
-            var html = parse(event).html || "";
+            var data = parse(event);
+            // With "at": a delta — keep that many characters of the previous HTML and append the rest.
+            var html = typeof data.at === "number" ? (r.answerHtml || "").substring(0, data.at) + (data.html || "") : (data.html || "");
+            r.answerHtml = html;
             if (html) {
                 collapseThinking(r);
             }

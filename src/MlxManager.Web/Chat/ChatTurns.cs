@@ -1,5 +1,6 @@
 using System.Collections.Concurrent;
 using System.Text;
+using System.Text.Encodings.Web;
 using System.Text.Json;
 using MlxManager.Core.Chat;
 
@@ -7,11 +8,15 @@ namespace MlxManager.Web.Chat;
 
 /// <summary>
 /// Runs chat turns in the background (one per conversation at a time) and turns their events into the SSE events
-/// the chat page reads: <c>status</c>, <c>round</c>, <c>prefill</c>, <c>thinking</c> (delta text), <c>thinking-reset</c>
-/// (full text, after a lone closing tag), <c>answer</c> (the answer so far as safe HTML, re-rendered at most every
-/// <see cref="RenderInterval"/>; the first piece at once), <c>tool-streaming</c>, <c>tool-call</c>, <c>tool-result</c>, <c>completed</c> (an
-/// assistant message ended, with its figures), <c>saved</c>, <c>failure</c> (engine error) and last <c>done</c>. Each event
-/// carries its index as id, so a reconnecting EventSource resumes after the last one it saw (Last-Event-ID).
+/// the chat page reads: <c>status</c>, <c>round</c>, <c>prefill</c>, <c>thinking</c> (delta text, or with <c>full</c> the whole
+/// thinking so far), <c>thinking-reset</c> (text to put before the thinking, after a lone closing tag), <c>answer</c> (the
+/// answer so far as safe HTML, re-rendered at most every <see cref="RenderInterval"/>, the first piece at once: either
+/// whole, or with <c>at</c> as a delta — keep the first <c>at</c> characters of the previous HTML, append <c>html</c>),
+/// <c>tool-streaming</c>, <c>tool-call</c>, <c>tool-result</c>, <c>completed</c> (an assistant message ended, with its figures),
+/// <c>saved</c>, <c>failure</c> (engine error) and last <c>done</c>. Each event carries a growing id, so a reconnecting
+/// EventSource resumes after the last one it saw (Last-Event-ID). A round's answer and thinking are sent whole again
+/// once their deltas since the last whole copy add up to half its size: the whole copy replaces them for late readers
+/// (<see cref="ChatTurn"/>), so a turn keeps at most about 1.5× its answer and thinking, however long it ran.
 /// </summary>
 public sealed partial class ChatTurns(ChatTurnRunner runner, ChatMarkdown markdown, IHostApplicationLifetime lifetime, TimeProvider time, ILogger<ChatTurns> logger)
 {
@@ -21,7 +26,9 @@ public sealed partial class ChatTurns(ChatTurnRunner runner, ChatMarkdown markdo
     /// <summary>How long a finished turn stays readable (for a browser that connects late).</summary>
     public static readonly TimeSpan Retention = TimeSpan.FromMinutes(2);
 
-    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
+    // Events are read by EventSource and JSON.parse, never placed in a page as script: HTML characters need no escaping,
+    // which keeps the answer's HTML (most of what is sent and kept) at its own size.
+    private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web) { Encoder = JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     private readonly ConcurrentDictionary<Guid, ChatTurn> _turns = new();
 
@@ -125,6 +132,11 @@ public sealed partial class ChatTurns(ChatTurnRunner runner, ChatMarkdown markdo
         private readonly Lock _gate = new();
         private readonly StringBuilder _answer = new();
         private readonly StringBuilder _pendingThinking = new();
+        private readonly StringBuilder _thinking = new();
+        private string _answerHtml = "";
+        private long _answerDeltaBytes;
+        private long _thinkingDeltaBytes;
+        private int _round;
         private bool _answerDirty;
         private bool _answerShown;
         private bool _thinkingShown;
@@ -157,7 +169,8 @@ public sealed partial class ChatTurns(ChatTurnRunner runner, ChatMarkdown markdo
                         var text = _answer.ToString();
                         var length = text.StartsWith(moved.Text, StringComparison.Ordinal) ? moved.Text.Length : text.Length;
                         _answer.Remove(0, length);
-                        Publish("thinking-reset", new { text = text[..length] });
+                        _thinking.Insert(0, text[..length]);
+                        Publish("thinking-reset", new { text = text[..length] }, ThinkingChannel);
                         _answerDirty = true;
                         _answerShown = _answer.Length > 0;
                         FlushLocked();
@@ -168,7 +181,12 @@ public sealed partial class ChatTurns(ChatTurnRunner runner, ChatMarkdown markdo
                 switch (e)
                 {
                     case AssistantRoundStarted round:
+                        _round++;
                         _answer.Clear();
+                        _thinking.Clear();
+                        _answerHtml = "";
+                        _answerDeltaBytes = 0;
+                        _thinkingDeltaBytes = 0;
                         _answerShown = false;
                         _thinkingShown = false;
                         Publish("round", new { round = round.Round, toolsOffered = round.ToolsOffered });
@@ -247,20 +265,56 @@ public sealed partial class ChatTurns(ChatTurnRunner runner, ChatMarkdown markdo
         {
             if (_pendingThinking.Length > 0)
             {
-                Publish("thinking", new { text = _pendingThinking.ToString() });
+                var delta = _pendingThinking.ToString();
+                _thinking.Append(delta);
                 _pendingThinking.Clear();
                 _thinkingShown = true;
+                _thinkingDeltaBytes += delta.Length;
+                if (_thinkingDeltaBytes > _thinking.Length / 2)
+                {
+                    Publish("thinking", new { text = _thinking.ToString(), full = true }, ThinkingChannel, snapshot: true);
+                    _thinkingDeltaBytes = 0;
+                }
+                else
+                {
+                    Publish("thinking", new { text = delta }, ThinkingChannel);
+                }
             }
 
             if (_answerDirty)
             {
-                Publish("answer", new { html = markdown.Render(_answer.ToString()) });
+                var html = markdown.Render(_answer.ToString());
+                var at = SharedPrefix(_answerHtml, html);
+                _answerDeltaBytes += html.Length - at;
+                if (_answerHtml.Length == 0 || _answerDeltaBytes > html.Length / 2)
+                {
+                    Publish("answer", new { html }, AnswerChannel, snapshot: true);
+                    _answerDeltaBytes = 0;
+                }
+                else
+                {
+                    Publish("answer", new { html = html[at..], at }, AnswerChannel);
+                }
+
+                _answerHtml = html;
                 _answerDirty = false;
                 _answerShown = _answer.Length > 0;
             }
         }
 
-        private void Publish(string type, object data) => turn.Publish(type, JsonSerializer.Serialize(data, Json));
+        private string AnswerChannel => $"answer:{_round}";
+
+        private string ThinkingChannel => $"thinking:{_round}";
+
+        /// <summary>Length of the common start of both texts, never splitting a surrogate pair.</summary>
+        private static int SharedPrefix(string before, string after)
+        {
+            var length = before.AsSpan().CommonPrefixLength(after);
+            return length > 0 && char.IsHighSurrogate(after[length - 1]) ? length - 1 : length;
+        }
+
+        private void Publish(string type, object data, string? channel = null, bool snapshot = false) =>
+            turn.Publish(type, JsonSerializer.Serialize(data, Json), channel, snapshot);
 
         private static int? Ms(TimeSpan? span) => span is { } s ? (int)Math.Round(s.TotalMilliseconds) : null;
     }

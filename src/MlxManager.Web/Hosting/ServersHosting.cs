@@ -1,5 +1,7 @@
 using MlxManager.Core.Chat.Servers;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using MlxManager.Core.Servers;
+using MlxManager.Web.Endpoints;
 using MlxManager.Web.Chat;
 using MlxManager.Web.Pages.Profiles;
 using MlxManager.Web.Pages.Servers;
@@ -19,6 +21,8 @@ public static class ServersHosting
         ServersServiceCollectionExtensions.AddServers(builder.Services, builder.Configuration);
         builder.Services.AddSingleton<ServersViewBuilder>();
         builder.Services.AddScoped<MlxManager.Core.Profiles.ProfileEditor>();
+        builder.Services.AddSingleton<ServersFragmentCache>();
+        builder.Services.TryAddSingleton<RazorPartials>();
         builder.Services.AddSingleton<IChatServerDirectory, SupervisorChatServers>(); // what the chat sees of the servers
         return builder;
     }

@@ -99,11 +99,21 @@ public sealed class IndexModel(
         if (server is null or { State: ChatServerState.Stopped or ChatServerState.Failed })
         {
             Problem = server?.FailureReason is { } reason ? $"That server failed: {reason}" : "That server is not running any more.";
-            return RedirectToPage();
+            return BrowserRedirect(Url.Page("/Chat/Index")!);
         }
 
         var conversation = await conversations.CreateAsync(UserId, server.Profile.Id, server.Profile.Name, server.ServerId, server.Profile.Thinking != ThinkingMode.Off, cancellationToken);
-        return Redirect($"/chat/{conversation.Id}");
+        return BrowserRedirect($"/chat/{conversation.Id}");
+    }
+
+    /// <summary>
+    /// A redirect that also works for htmx: the servers tiles' Chat button posts with htmx (the cached tiles carry
+    /// no per-user form token; htmx sends it as a header).
+    /// </summary>
+    private EmptyResult BrowserRedirect(string location)
+    {
+        HtmxRedirects.RedirectBrowser(HttpContext, location);
+        return new EmptyResult();
     }
 
     public async Task<IActionResult> OnPostStartAsync(int profileId, CancellationToken cancellationToken)

@@ -37,6 +37,7 @@ public sealed class IndexModel(
     IServerDirectory servers,
     ServerSupervisor supervisor,
     ServersViewBuilder view,
+    ServersFragmentCache fragments,
     AppDbContext db,
     IAuthorizationService authorization) : PageModel
 {
@@ -59,9 +60,16 @@ public sealed class IndexModel(
         await LoadAsync(cancellationToken);
     }
 
-    /// <summary>The live region: system memory bar and server tiles (morphed into <c>#servers-live</c>).</summary>
-    public async Task<PartialViewResult> OnGetLiveAsync() =>
-        Partial("Partials/_Live", view.Build(await authorization.IsAdminAsync(User)));
+    /// <summary>
+    /// The live region: system memory bar and server tiles (morphed into <c>#servers-live</c>), the same bytes for
+    /// every page of one role until something changes; tagged, so a page whose copy is current gets a 304.
+    /// </summary>
+    public async Task<IActionResult> OnGetLiveAsync()
+    {
+        var fragment = await fragments.GetAsync(HttpContext, await authorization.IsAdminAsync(User));
+        Response.Headers.CacheControl = "private, no-cache"; // revalidate on every tick, never shared
+        return new FileContentResult(fragment.Html, "text/html; charset=utf-8") { EntityTag = fragment.ETag }; // answers If-None-Match
+    }
 
     /// <summary>Log lines of a server's current run after <paramref name="after"/>, escaped, for its log panel.</summary>
     public IActionResult OnGetLogLines(int id, long after)

@@ -25,10 +25,37 @@ public sealed record TurnResult(IReadOnlyList<TurnEvent> Events)
 
     public string? Error => Done.TryGetProperty("error", out var e) && e.ValueKind == JsonValueKind.String ? e.GetString() : null;
 
-    /// <summary>The last rendered answer of the last round.</summary>
-    public string LastAnswerHtml => OfType("answer").LastOrDefault()?.Data.GetProperty("html").GetString() ?? "";
+    /// <summary>
+    /// The answer of the last round as the page builds it: a whole answer replaces it, a delta (with <c>at</c>) keeps
+    /// its first <c>at</c> characters and appends.
+    /// </summary>
+    public string LastAnswerHtml => OfType("answer").Aggregate("", (html, e) =>
+        (e.Data.TryGetProperty("at", out var at) ? html[..at.GetInt32()] : "") + e.Data.GetProperty("html").GetString());
 
-    public string Thinking => string.Concat(OfType("thinking").Select(e => e.Data.GetProperty("text").GetString()));
+    /// <summary>The thinking of every round as the page builds it: deltas append, a whole copy (<c>full</c>) replaces the round's.</summary>
+    public string Thinking
+    {
+        get
+        {
+            var earlier = new StringBuilder();
+            var current = "";
+            foreach (var e in Events)
+            {
+                if (e.Type == "round")
+                {
+                    earlier.Append(current);
+                    current = "";
+                }
+                else if (e.Type == "thinking")
+                {
+                    var text = e.Data.GetProperty("text").GetString();
+                    current = e.Data.TryGetProperty("full", out var full) && full.GetBoolean() ? text! : current + text;
+                }
+            }
+
+            return earlier.Append(current).ToString();
+        }
+    }
 
     public string Describe() => string.Join("\n", Events.Select(e => $"{e.At.TotalMilliseconds,7:0} {e.Type}: {e.Data}"));
 }
