@@ -36,7 +36,7 @@ public sealed class ServersFragmentCacheTests : IClassFixture<ProfilesApp>
         using var first = await _app.SignedInAsync(admin: false);
         using var second = await _app.SignedInAsync(admin: false);
         using var admin = await _app.SignedInAsync();
-        await Eventually.TrueAsync(() => Sampler.Latest is not null, TimeSpan.FromSeconds(30), "the sampler's first tick");
+        await Eventually.WaitUntilAsync(() => Sampler.Latest is not null, TimeSpan.FromSeconds(30), "the sampler's first tick");
         await Sampler.SampleOnceAsync(CancellationToken.None); // a tick: both roles' fragments are stale now
 
         var before = Cache.Renders;
@@ -59,7 +59,7 @@ public sealed class ServersFragmentCacheTests : IClassFixture<ProfilesApp>
     public async Task APageWhoseCopyIsCurrent_Gets304_AndAChangeInvalidatesIt()
     {
         using var member = await _app.SignedInAsync(admin: false);
-        await Eventually.TrueAsync(() => Sampler.Latest is not null, TimeSpan.FromSeconds(30), "the sampler's first tick");
+        await Eventually.WaitUntilAsync(() => Sampler.Latest is not null, TimeSpan.FromSeconds(30), "the sampler's first tick");
         var first = await member.GetAsync("/servers?handler=Live");
         first.StatusCode.ShouldBe(HttpStatusCode.OK);
         var tag = first.Headers.ETag.ShouldNotBeNull();
