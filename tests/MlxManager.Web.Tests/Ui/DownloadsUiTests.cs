@@ -119,7 +119,7 @@ public sealed class DownloadsUiTests(DownloadsUiFixture fixture, ITestOutputHelp
         {
             fixture.Hub.Faults.Reset();
             await models.ShowHubAsync();
-            await Expect(models.Tile(Sharded).GetByText("on this machine")).ToBeVisibleAsync();
+            await Expect(models.Tile(Sharded).Locator(".chip-local")).ToContainTextAsync("on this machine");
             await Expect(downloads.DownloadButton(Sharded)).ToHaveCountAsync(0);
         });
     }
