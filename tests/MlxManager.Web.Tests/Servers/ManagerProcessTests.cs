@@ -136,36 +136,40 @@ public sealed class ManagerProcessTests(ITestOutputHelper output)
 
     private async Task WaitForOutputAsync(Process manager, string text)
     {
-        var clock = Stopwatch.StartNew();
-        while (!OutputOf(manager).Contains(text, StringComparison.Ordinal))
+        // Stops early when the manager has exited; either way the failure shows the manager's output as it is then.
+        var wrote = () => OutputOf(manager).Contains(text, StringComparison.Ordinal);
+        try
         {
-            if (clock.Elapsed > TimeSpan.FromSeconds(60) || manager.HasExited)
-            {
-                throw new TimeoutException($"The manager never wrote \"{text}\":\n{OutputOf(manager)}");
-            }
+            await Eventually.WaitUntilAsync(() => manager.HasExited || wrote(), TimeSpan.FromSeconds(60), $"the manager writes \"{text}\"");
+        }
+        catch (TimeoutException)
+        {
+        }
 
-            await Task.Delay(100);
+        if (!wrote())
+        {
+            throw new TimeoutException($"The manager never wrote \"{text}\":\n{OutputOf(manager)}");
         }
     }
 
     private async Task<RunRow> WaitForRunAsync(TestDataFolder folder, int profileId, string state, Process? manager, string? context = null)
     {
-        var clock = Stopwatch.StartNew();
-        while (true)
+        RunRow? row = null;
+        try
         {
-            var row = ReadLatestRun(folder, profileId);
-            if (row?.State == state)
-            {
-                return row;
-            }
-
-            if (clock.Elapsed > TimeSpan.FromSeconds(manager is null ? 10 : 90) || manager is { HasExited: true })
-            {
-                throw new TimeoutException($"Run never became {state} (last: {row}).\n{(manager is null ? context : OutputOf(manager))}");
-            }
-
-            await Task.Delay(200);
+            row = await Eventually.ValueAsync(
+                () => ReadLatestRun(folder, profileId),
+                latest => latest?.State == state || manager is { HasExited: true },
+                TimeSpan.FromSeconds(manager is null ? 10 : 90), $"the run becomes {state}");
         }
+        catch (TimeoutException)
+        {
+            row = ReadLatestRun(folder, profileId);
+        }
+
+        return row?.State == state
+            ? row
+            : throw new TimeoutException($"Run never became {state} (last: {row}).\n{(manager is null ? context : OutputOf(manager))}");
     }
 
     private static RunRow? ReadLatestRun(TestDataFolder folder, int profileId)
