@@ -14,7 +14,7 @@ namespace MlxManager.Core.Hub;
 /// exponential back-off from <see cref="HubClientOptions.RetryBaseDelay"/> with jitter, capped by
 /// <see cref="HubClientOptions.RetryMaxDelay"/>, which also caps a server's <c>Retry-After</c>), then a circuit
 /// breaker (half of at least <see cref="CircuitMinimumThroughput"/> attempts failing within
-/// <see cref="CircuitSamplingDuration"/> opens it for <see cref="CircuitBreakDuration"/>), then the per-attempt timeout
+/// <see cref="CircuitSamplingDuration"/> opens it for <see cref="CircuitBreakDuration"/>; a 429 never counts), then the per-attempt timeout
 /// <see cref="HubClientOptions.RequestTimeout"/>. Transient: 408, 429, 500, 502, 503, 504, dropped connections and
 /// timed-out attempts. The timeout covers an attempt until its headers arrive, plus the body of small reads that
 /// <see cref="HubBodyReader"/> buffers inside the attempt; a download stream is read after the pipeline returned,
@@ -63,7 +63,8 @@ public static partial class HubResilience
             MinimumThroughput = CircuitMinimumThroughput,
             SamplingDuration = CircuitSamplingDuration,
             BreakDuration = CircuitBreakDuration,
-            ShouldHandle = args => ValueTask.FromResult(IsTransient(args.Outcome)),
+            // A 429 is the Hub asking to slow down, not failing: the retry waits its Retry-After; it never opens the circuit.
+            ShouldHandle = args => ValueTask.FromResult(IsTransient(args.Outcome) && args.Outcome.Result?.StatusCode != HttpStatusCode.TooManyRequests),
         });
         pipeline.AddTimeout(options.RequestTimeout);
     }
