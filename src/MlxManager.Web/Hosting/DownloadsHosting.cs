@@ -27,7 +27,6 @@ public static class DownloadsHosting
             server.ShutdownTimeout = TimeSpan.FromSeconds(10);
             server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}:downloads:{Guid.NewGuid():N}";
         });
-        builder.Services.AddSingleton<RazorPartials>();
         return builder;
     }
 

@@ -63,7 +63,7 @@ public sealed class GatewayAuthorizationResultHandler : IAuthorizationMiddleware
 
         return GatewayEndpoints.WriteErrorAsync(context, authorizeResult.Challenged
             ? new GatewayException(StatusCodes.Status401Unauthorized, "invalid_request_error", "invalid_api_key",
-                "Send 'Authorization: Bearer <token>' with a valid token; get one from POST /api/auth/token. The browser session is not accepted here.")
+                "Send 'Authorization: Bearer <key>' with a personal API key that has the inference scope (create one on /keys), or a token from POST /api/auth/token. The browser session is not accepted here.")
             : new GatewayException(StatusCodes.Status403Forbidden, "invalid_request_error", "account_not_active",
                 "The account of this token is not active."));
     }

@@ -1,4 +1,5 @@
 using MlxManager.Web.Accounts;
+using MlxManager.Web.Endpoints;
 
 namespace MlxManager.Web.Hosting;
 
@@ -11,6 +12,7 @@ public static class PagesHosting
 {
     public static WebApplicationBuilder AddPages(this WebApplicationBuilder builder)
     {
+        builder.Services.AddSingleton<RazorPartials>(); // named partials rendered outside a page (SSE, cached fragments)
         builder.Services.AddRazorPages(options =>
         {
             var pages = options.Conventions;

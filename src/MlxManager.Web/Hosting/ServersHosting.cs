@@ -22,7 +22,6 @@ public static class ServersHosting
         builder.Services.AddSingleton<ServersViewBuilder>();
         builder.Services.AddScoped<MlxManager.Core.Profiles.ProfileEditor>();
         builder.Services.AddSingleton<ServersFragmentCache>();
-        builder.Services.TryAddSingleton<RazorPartials>();
         builder.Services.AddSingleton<IChatServerDirectory, SupervisorChatServers>(); // what the chat sees of the servers
         return builder;
     }
