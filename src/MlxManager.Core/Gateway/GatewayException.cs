@@ -20,6 +20,9 @@ public sealed class GatewayException(int status, string type, string code, strin
     /// <summary>Seconds a client should wait before trying again (429), when it makes sense.</summary>
     public int? RetryAfterSeconds { get; init; }
 
+    /// <summary>Machine-readable figures written next to <c>error</c> (e.g. <c>memory</c> for <c>insufficient_memory</c>).</summary>
+    public System.Text.Json.Nodes.JsonObject? Extra { get; init; }
+
     public static GatewayException BadRequest(string message, string? param = null) =>
         new(400, "invalid_request_error", "invalid_request", message, param);
 

@@ -11,12 +11,15 @@ namespace MlxManager.Core.Gateway;
 /// <see cref="GatewayOptions.DefaultIdleTimeout"/>; 0 never), so idle models stop holding unified memory. Idle time counts
 /// from the end of the last gateway request (or from when the server became ready, if none came); a server with gateway
 /// requests waiting or running is never stopped, nor one whose profile says "Keep loaded". The stop reason
-/// ("Unloaded after 30 min idle.") becomes the stopped server's detail on /servers.
+/// ("Unloaded after 30 min idle.") becomes the stopped server's detail on /servers. It stops under the admission gate
+/// and holds the server's lane meanwhile (<see cref="GatewayAdmission.StopIdleAsync"/>): a request that arrives during
+/// the stop waits for it and then starts the server again, instead of reaching a server going away.
 /// </summary>
 public sealed partial class GatewayIdleUnloader(
     ServerSupervisor supervisor,
     GatewayLanes lanes,
     GatewayRouter router,
+    GatewayAdmission admission,
     IOptions<GatewayOptions> options,
     TimeProvider time,
     ILogger<GatewayIdleUnloader> logger) : BackgroundService
@@ -38,44 +41,28 @@ public sealed partial class GatewayIdleUnloader(
         }
     }
 
-    /// <summary>The idle time after which <paramref name="profile"/>'s server is stopped; null when never.</summary>
-    public TimeSpan? IdleTimeoutOf(Profile profile)
-    {
-        var timeout = profile.UnloadAfterIdleMinutes is { } minutes ? TimeSpan.FromMinutes(minutes) : options.Value.DefaultIdleTimeout;
-        return profile.KeepLoaded || timeout <= TimeSpan.Zero ? null : timeout;
-    }
-
     private async Task UnloadIdleAsync(CancellationToken cancellationToken)
     {
-        var ready = supervisor.Servers.Where(s => s.IsReady).ToList();
-        if (ready.Count == 0)
+        if (!supervisor.Servers.Any(s => s.IsReady))
         {
             return;
         }
 
         var profiles = (await router.ProfilesAsync(cancellationToken).ConfigureAwait(false)).ToDictionary(p => p.Id);
-        var now = time.GetUtcNow();
-        foreach (var server in ready)
+        await admission.UnderGateAsync(async () =>
         {
-            if (!profiles.TryGetValue(server.ServerId, out var profile) || IdleTimeoutOf(profile) is not { } timeout
-                || lanes.InFlight(server.ServerId) > 0)
+            foreach (var server in supervisor.Servers.Where(s => s.IsReady))
             {
-                continue;
+                if (profiles.TryGetValue(server.ServerId, out var profile) && options.Value.IdleTimeoutOf(profile) is { } timeout && IdleFor(server, timeout))
+                {
+                    LogUnloading(profile.Name, timeout);
+                    await admission.StopIdleAsync(server.ServerId, $"Unloaded after {Durations.Describe(timeout)} idle.", () => IdleFor(server, timeout)).ConfigureAwait(false);
+                }
             }
-
-            var since = server.ReadyAt ?? server.StartedAt;
-            if (lanes.LastUsed(server.ServerId) is { } used && used > since)
-            {
-                since = used;
-            }
-
-            if (now - since >= timeout)
-            {
-                LogUnloading(profile.Name, timeout);
-                await supervisor.StopServerAsync(server.ServerId, $"Unloaded after {Durations.Describe(timeout)} idle.", cancellationToken).ConfigureAwait(false);
-            }
-        }
+        }, cancellationToken).ConfigureAwait(false);
     }
+
+    private bool IdleFor(ServerSnapshot server, TimeSpan timeout) => time.GetUtcNow() - lanes.IdleSince(server) >= timeout;
 
     [LoggerMessage(Level = LogLevel.Information, Message = "Unloading \"{Profile}\": idle for {Timeout}")]
     private partial void LogUnloading(string profile, TimeSpan timeout);

@@ -1,9 +1,12 @@
+using MlxManager.Core.Servers;
+
 namespace MlxManager.Core.Gateway;
 
 /// <summary>
 /// One lane per profile: at most its "Max concurrent requests" forwarded at once, the rest waiting first come first
-/// served up to <see cref="GatewayOptions.MaxQueue"/> (then 429). A lane also knows what the idle unloader needs: how
-/// many requests it holds (waiting or running) and when the last one ended.
+/// served up to <see cref="GatewayOptions.MaxQueue"/> (then 429). A lane also knows what the idle unloader, admission and
+/// the server tiles need: how many requests it holds (waiting or running), when the last one ended, how many its
+/// current server answered; and it can be claimed while its server is stopped (<see cref="TryClaim"/>).
 /// </summary>
 public sealed class GatewayLanes(TimeProvider time)
 {
@@ -42,6 +45,43 @@ public sealed class GatewayLanes(TimeProvider time)
         }
     }
 
+    /// <summary>When <paramref name="server"/> was last used: the end of its lane's last request, or when it became ready if later.</summary>
+    public DateTimeOffset IdleSince(ServerSnapshot server)
+    {
+        ArgumentNullException.ThrowIfNull(server);
+        var since = server.ReadyAt ?? server.StartedAt;
+        return LastUsed(server.ServerId) is { } used && used > since ? used : since;
+    }
+
+    /// <summary>Requests forwarded to the run <paramref name="runId"/> of <paramref name="profileId"/>'s server.</summary>
+    public int Served(int profileId, long runId)
+    {
+        lock (_lock)
+        {
+            return _lanes.TryGetValue(profileId, out var lane) && lane.ServedRun == runId ? lane.Served : 0;
+        }
+    }
+
+    /// <summary>
+    /// Claims an idle lane so that its server can be stopped without a request slipping in between the check and the
+    /// stop: null when the lane holds requests (or is claimed already). Requests arriving while it is claimed wait in
+    /// <see cref="Ticket.WaitForTurnAsync"/> until the claim is disposed, then go on (and start the server again).
+    /// </summary>
+    public IDisposable? TryClaim(int profileId)
+    {
+        lock (_lock)
+        {
+            var lane = LaneOf(profileId);
+            if (lane.Holders > 0 || lane.Claim is not null)
+            {
+                return null;
+            }
+
+            lane.Claim = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            return new Claim(this, lane);
+        }
+    }
+
     private Lane LaneOf(int profileId)
     {
         if (!_lanes.TryGetValue(profileId, out var lane))
@@ -58,6 +98,24 @@ public sealed class GatewayLanes(TimeProvider time)
         public int Running;
         public readonly LinkedList<TaskCompletionSource> Waiting = [];
         public DateTimeOffset? LastUsed;
+        public TaskCompletionSource? Claim;
+        public long ServedRun;
+        public int Served;
+    }
+
+    private sealed class Claim(GatewayLanes owner, Lane lane) : IDisposable
+    {
+        public void Dispose()
+        {
+            TaskCompletionSource? released;
+            lock (owner._lock)
+            {
+                released = lane.Claim;
+                lane.Claim = null;
+            }
+
+            released?.TrySetResult();
+        }
     }
 
     /// <summary>A request's place in a lane; dispose it when the request ends (however it ends).</summary>
@@ -80,6 +138,22 @@ public sealed class GatewayLanes(TimeProvider time)
         /// </summary>
         public async Task WaitForTurnAsync(string profileName, int maxConcurrent, int maxQueue, CancellationToken cancellationToken)
         {
+            while (true)
+            {
+                Task claimed;
+                lock (_owner._lock)
+                {
+                    if (_lane.Claim is null)
+                    {
+                        break;
+                    }
+
+                    claimed = _lane.Claim.Task;
+                }
+
+                await claimed.WaitAsync(cancellationToken).ConfigureAwait(false); // its server is being stopped
+            }
+
             TaskCompletionSource turn;
             LinkedListNode<TaskCompletionSource> place;
             lock (_owner._lock)
@@ -120,6 +194,21 @@ public sealed class GatewayLanes(TimeProvider time)
                 }
 
                 throw;
+            }
+        }
+
+        /// <summary>Counts the request as served by the run <paramref name="runId"/> (the tile's "requests since start").</summary>
+        public void Forwarded(long runId)
+        {
+            lock (_owner._lock)
+            {
+                if (_lane.ServedRun != runId)
+                {
+                    _lane.ServedRun = runId;
+                    _lane.Served = 0;
+                }
+
+                _lane.Served++;
             }
         }
 

@@ -1,7 +1,9 @@
+using System.Security.Claims;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
+using Microsoft.IdentityModel.JsonWebTokens;
 using MlxManager.Core.Gateway;
 using MlxManager.Web.Hosting;
 
@@ -34,10 +36,16 @@ public static class GatewayEndpoints
     /// <summary>Writes <paramref name="error"/> in OpenAI's shape: as the response when nothing was sent yet, else as a last SSE event.</summary>
     public static async Task WriteErrorAsync(HttpContext http, GatewayException error)
     {
-        var payload = new JsonObject
+        var body = new JsonObject
         {
             ["error"] = new JsonObject { ["message"] = error.Message, ["type"] = error.Type, ["code"] = error.Code, ["param"] = error.Param },
-        }.ToJsonString();
+        };
+        foreach (var (name, value) in error.Extra ?? [])
+        {
+            body[name] = value?.DeepClone();
+        }
+
+        var payload = body.ToJsonString();
         var response = http.Response;
         if (response.HasStarted)
         {
@@ -71,7 +79,8 @@ public static class GatewayEndpoints
             var profile = route.Profile;
             using var ticket = services.Lanes.Join(profile.Id);
             await ticket.WaitForTurnAsync(profile.Name, profile.MaxConcurrentRequests, services.Options.Value.MaxQueue, aborted);
-            var server = await services.Starter.EnsureReadyAsync(profile, waited => stream ? SendLoadingAsync(http, waited) : Task.CompletedTask, aborted);
+            var server = await services.Starter.EnsureReadyAsync(profile, RequesterOf(http.User), waited => stream ? SendLoadingAsync(http, waited) : Task.CompletedTask, aborted);
+            ticket.Forwarded(server.RunId);
             using var upstream = await services.Forwarder.SendAsync(server, path, body, aborted);
             await RelayAsync(http, upstream, aborted);
         }
@@ -89,6 +98,10 @@ public static class GatewayEndpoints
             // The client went away: its wait, its place in line and its upstream request ended with it.
         }
     }
+
+    /// <summary>Who asked, for the reason of a server stopped to make room: the account's e-mail.</summary>
+    private static string RequesterOf(ClaimsPrincipal user) =>
+        user.FindFirstValue(ClaimTypes.Email) ?? user.FindFirstValue(JwtRegisteredClaimNames.Email) ?? user.Identity?.Name ?? "an API client";
 
     private static async Task<JsonObject> ReadBodyAsync(HttpRequest request, CancellationToken cancellationToken)
     {

@@ -22,9 +22,13 @@ public static class GatewayHosting
     public static WebApplicationBuilder AddGateway(this WebApplicationBuilder builder)
     {
         var services = builder.Services;
-        services.AddOptions<GatewayOptions>().BindConfiguration(GatewayOptions.SectionName);
+        services.AddOptions<GatewayOptions>().BindConfiguration(GatewayOptions.SectionName)
+            .Validate(o => o.MemoryBudget is null or > 0, "MlxManager:Gateway:MemoryBudget must be a positive number of bytes (or unset).")
+            .Validate(o => o.MemoryReserve is >= 0 and <= 0.9, "MlxManager:Gateway:MemoryReserve must be a fraction between 0 and 0.9 (0.1 keeps 10 % free).")
+            .ValidateOnStart();
         services.AddSingleton<GatewayRouter>();
         services.AddSingleton<GatewayLanes>();
+        services.AddSingleton<GatewayAdmission>();
         services.AddSingleton<GatewayStarter>();
         services.AddSingleton<GatewayModelCatalog>();
         services.AddSingleton<GatewayServices>();

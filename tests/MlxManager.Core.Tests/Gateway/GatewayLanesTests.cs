@@ -54,4 +54,48 @@ public class GatewayLanesTests
         running.Dispose();
         await nextWait;
     }
+
+    [Fact]
+    public async Task AClaimedLane_HoldsArrivingRequests_UntilTheClaimEnds()
+    {
+        var claim = _lanes.TryClaim(3);
+        claim.ShouldNotBeNull();
+        _lanes.TryClaim(3).ShouldBeNull("one claim at a time");
+        using var arriving = _lanes.Join(3);
+
+        var wait = arriving.WaitForTurnAsync("p", 8, 8, CancellationToken.None);
+
+        wait.IsCompleted.ShouldBeFalse("the server is being stopped; the request waits instead of reaching it");
+        _lanes.InFlight(3).ShouldBe(1, "the waiting request counts: nothing else may stop the server meanwhile");
+        claim.Dispose();
+        await wait;
+    }
+
+    [Fact]
+    public void ALaneHoldingRequests_CannotBeClaimed()
+    {
+        using var running = _lanes.Join(4);
+
+        _lanes.TryClaim(4).ShouldBeNull();
+    }
+
+    [Fact]
+    public void RequestsServed_AreCountedPerRun()
+    {
+        using (var first = _lanes.Join(5))
+        {
+            first.Forwarded(runId: 10);
+        }
+
+        using (var second = _lanes.Join(5))
+        {
+            second.Forwarded(runId: 10);
+        }
+
+        _lanes.Served(5, 10).ShouldBe(2);
+        using var afterRestart = _lanes.Join(5);
+        afterRestart.Forwarded(runId: 11);
+        _lanes.Served(5, 11).ShouldBe(1, "a new run starts counting from zero");
+        _lanes.Served(5, 10).ShouldBe(0);
+    }
 }

@@ -27,6 +27,8 @@ public class GatewayHost : IAsyncLifetime
         App.Settings["MlxManager:Gateway:LoadingNoticeInterval"] = "00:00:01";
         App.Settings["MlxManager:Gateway:MaxQueue"] = "2";
         App.Settings["MlxManager:Gateway:IdleCheckInterval"] = "00:00:00.5";
+        // These tests keep many emulated servers running; admission is tested with a small budget (MemoryGatewayHost).
+        App.Settings["MlxManager:Gateway:MemoryBudget"] = (1L << 40).ToString(System.Globalization.CultureInfo.InvariantCulture);
     }
 
     public MlxManagerFactory App { get; } = new();
@@ -80,4 +82,15 @@ public class GatewayHost : IAsyncLifetime
 public sealed class ShortIdleGatewayHost : GatewayHost
 {
     public ShortIdleGatewayHost() => App.Settings["MlxManager:Gateway:DefaultIdleTimeout"] = "00:00:02";
+}
+
+/// <summary>
+/// A gateway host whose memory budget holds two small-context fixture servers but not three: each counts for its
+/// estimate (weights 3 MB + KV cache at 2K tokens + the 512 MiB engine overhead ≈ 0.52 GiB; an emulator measures far less).
+/// </summary>
+public sealed class MemoryGatewayHost : GatewayHost
+{
+    public const long Budget = 1288490188; // 1.2 GiB
+
+    public MemoryGatewayHost() => App.Settings["MlxManager:Gateway:MemoryBudget"] = Budget.ToString(System.Globalization.CultureInfo.InvariantCulture);
 }
