@@ -17,4 +17,17 @@ public static class Durations
             : span.TotalMinutes < 60 ? $"{(int)span.TotalMinutes} min {span.Seconds} s"
             : $"{(int)span.TotalHours} h {span.Minutes} min";
     }
+
+    /// <summary>"40 s", "3 min", "1 h 5 min": for times that a tile shows relative to now, where seconds are noise.</summary>
+    public static string DescribeRoughly(TimeSpan span)
+    {
+        if (span < TimeSpan.Zero)
+        {
+            span = TimeSpan.Zero;
+        }
+
+        return span.TotalSeconds < 60 ? $"{(int)span.TotalSeconds} s"
+            : span.TotalMinutes < 60 ? $"{(int)span.TotalMinutes} min"
+            : $"{(int)span.TotalHours} h {span.Minutes} min";
+    }
 }

@@ -29,6 +29,7 @@ public static class GatewayHosting
         services.AddSingleton<GatewayRouter>();
         services.AddSingleton<GatewayLanes>();
         services.AddSingleton<GatewayAdmission>();
+        services.AddSingleton<GatewayUsage>();
         services.AddSingleton<GatewayStarter>();
         services.AddSingleton<GatewayModelCatalog>();
         services.AddSingleton<GatewayServices>();

@@ -130,7 +130,7 @@ public sealed class IndexModel(
         if (Request.IsHtmx())
         {
             var options = await LoadOptionsAsync(cancellationToken);
-            return Partial("Partials/_ActionResponse", new ServerActionResponse(view.Build(canManage: true), result.Message, !result.Succeeded, options));
+            return Partial("Partials/_ActionResponse", new ServerActionResponse(await view.BuildAsync(canManage: true, cancellationToken), result.Message, !result.Succeeded, options));
         }
 
         await LoadAsync(cancellationToken);
@@ -142,7 +142,7 @@ public sealed class IndexModel(
     private async Task LoadAsync(CancellationToken cancellationToken)
     {
         CanManage = await authorization.IsAdminAsync(User);
-        Live = view.Build(CanManage);
+        Live = await view.BuildAsync(CanManage, cancellationToken);
         Options = await LoadOptionsAsync(cancellationToken);
     }
 

@@ -19,6 +19,8 @@ public sealed record ServersFragment(byte[] Html, EntityTagHeaderValue ETag);
 /// so no form carries a per-render token. A cached fragment is current while the supervisor's
 /// <see cref="IServerDirectory.Version"/> (it grows with every change event) and the sampler's latest snapshot
 /// (replaced on every metrics tick) are the ones it was rendered from; otherwise the next request renders it again.
+/// The tiles' gateway line (requests served, "used 3 min ago", "unloads in 28 min") is not part of the stamp: it is
+/// read at each render, so it is at most one tick old and its relative times are as of that render.
 /// </summary>
 public sealed class ServersFragmentCache(IServerDirectory servers, MetricsSampler metrics, ServersViewBuilder view, RazorPartials partials)
 {
@@ -51,7 +53,7 @@ public sealed class ServersFragmentCache(IServerDirectory servers, MetricsSample
                 return rendered.Fragment;
             }
 
-            var html = Encoding.UTF8.GetBytes(await partials.RenderAsync(context, PartialPath, view.Build(canManage)));
+            var html = Encoding.UTF8.GetBytes(await partials.RenderAsync(context, PartialPath, await view.BuildAsync(canManage, context.RequestAborted)));
             Interlocked.Increment(ref _renders);
             var tag = new EntityTagHeaderValue($"\"{Convert.ToHexString(SHA256.HashData(html).AsSpan(0, 12))}\"");
             var fragment = new ServersFragment(html, tag);

@@ -26,6 +26,8 @@ public sealed class ServersPage(IPage page)
 
     public ILocator Uptime(int id) => Tile(id).GetByTestId("uptime");
 
+    public ILocator GatewayLine(int id) => Tile(id).GetByTestId("gateway-line");
+
     public ILocator LogsButton(int id) => Tile(id).GetByTestId("logs-button");
 
     public ILocator LogsPanel(int id) => Tile(id).GetByTestId("logs-panel");
