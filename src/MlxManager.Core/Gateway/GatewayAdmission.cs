@@ -125,7 +125,7 @@ public sealed partial class GatewayAdmission(
         var pinned = (await router.ProfilesAsync(cancellationToken).ConfigureAwait(false)).Where(p => p.KeepLoaded).Select(p => p.Id).ToHashSet();
         var latest = metrics.Latest;
         var residents = new List<ResidentServer>();
-        foreach (var server in supervisor.Servers.Where(s => s.IsActive && s.ServerId != profile.Id || s.ServerId == profile.Id && s.State == ServerState.Stopping))
+        foreach (var server in supervisor.Servers.Where(s => s.IsActive && (s.ServerId != profile.Id || s.State == ServerState.Stopping)))
         {
             var estimate = await EstimateAsync(server.Profile, system, cancellationToken).ConfigureAwait(false);
             var measured = latest?.Servers.FirstOrDefault(m => m.ServerId == server.ServerId && m.Root == server.Process && m.IsRunning)?.MemoryBytes;

@@ -1,7 +1,6 @@
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
-using MlxManager.Core.Profiles;
 using MlxManager.Core.Servers;
 
 namespace MlxManager.Core.Gateway;
@@ -56,7 +55,7 @@ public sealed partial class GatewayIdleUnloader(
                 if (profiles.TryGetValue(server.ServerId, out var profile) && options.Value.IdleTimeoutOf(profile) is { } timeout && IdleFor(server, timeout))
                 {
                     LogUnloading(profile.Name, timeout);
-                    await admission.StopIdleAsync(server.ServerId, $"Unloaded after {Durations.Describe(timeout)} idle.", () => IdleFor(server, timeout)).ConfigureAwait(false);
+                    await admission.StopIdleAsync(server.ServerId, $"Unloaded after {Durations.DescribeRoughly(timeout)} idle.", () => IdleFor(server, timeout)).ConfigureAwait(false);
                 }
             }
         }, cancellationToken).ConfigureAwait(false);
