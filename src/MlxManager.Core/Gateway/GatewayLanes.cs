@@ -78,7 +78,7 @@ public sealed class GatewayLanes(TimeProvider time)
             }
 
             lane.Claim = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            return new Claim(this, lane);
+            return new Claim(this, lane, lane.Claim);
         }
     }
 
@@ -103,18 +103,19 @@ public sealed class GatewayLanes(TimeProvider time)
         public int Served;
     }
 
-    private sealed class Claim(GatewayLanes owner, Lane lane) : IDisposable
+    private sealed class Claim(GatewayLanes owner, Lane lane, TaskCompletionSource released) : IDisposable
     {
         public void Dispose()
         {
-            TaskCompletionSource? released;
             lock (owner._lock)
             {
-                released = lane.Claim;
-                lane.Claim = null;
+                if (lane.Claim == released)
+                {
+                    lane.Claim = null;
+                }
             }
 
-            released?.TrySetResult();
+            released.TrySetResult();
         }
     }
 
@@ -133,7 +134,8 @@ public sealed class GatewayLanes(TimeProvider time)
         }
 
         /// <summary>
-        /// Waits for a slot: at once when fewer than <paramref name="maxConcurrent"/> run, else in line. Throws a 429
+        /// Waits for a slot (first, while the lane is claimed, for its server's stop to end): at once when fewer than
+        /// <paramref name="maxConcurrent"/> run, else in line. Throws a 429
         /// <see cref="GatewayException"/> when <paramref name="maxQueue"/> already wait; a cancelled wait leaves the line.
         /// </summary>
         public async Task WaitForTurnAsync(string profileName, int maxConcurrent, int maxQueue, CancellationToken cancellationToken)

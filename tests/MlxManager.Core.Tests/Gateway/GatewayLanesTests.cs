@@ -72,6 +72,19 @@ public class GatewayLanesTests
     }
 
     [Fact]
+    public void DisposingAnEndedClaimAgain_LeavesTheNextClaimInPlace()
+    {
+        var first = _lanes.TryClaim(6)!;
+        first.Dispose();
+        using var second = _lanes.TryClaim(6);
+
+        first.Dispose();
+
+        second.ShouldNotBeNull();
+        _lanes.TryClaim(6).ShouldBeNull("the second claim still holds the lane");
+    }
+
+    [Fact]
     public void ALaneHoldingRequests_CannotBeClaimed()
     {
         using var running = _lanes.Join(4);
