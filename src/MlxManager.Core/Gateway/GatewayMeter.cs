@@ -11,7 +11,7 @@ namespace MlxManager.Core.Gateway;
 /// Starts a <see cref="GatewayMeter"/> per completion request and knows which request started each server run, so
 /// exactly one ledger row per on-demand start says <see cref="UsageRecord.StartedServer"/>.
 /// </summary>
-public sealed class GatewayMetering(UsageLedger ledger, ServerSupervisor supervisor, TimeProvider time)
+public sealed class GatewayMetering(UsageLedger ledger, IServerDirectory servers, TimeProvider time)
 {
     private readonly ConcurrentDictionary<int, long> _claimedRuns = new();
 
@@ -22,7 +22,7 @@ public sealed class GatewayMetering(UsageLedger ledger, ServerSupervisor supervi
 
     internal UsageLedger Ledger => ledger;
 
-    internal bool IsActive(int profileId) => supervisor.Find(profileId) is { IsActive: true, State: not ServerState.Stopping };
+    internal bool IsActive(int profileId) => servers.Find(profileId) is { IsActive: true, State: not ServerState.Stopping };
 
     /// <summary>True for the first caller claiming <paramref name="runId"/> of the profile: the request that caused the start.</summary>
     internal bool ClaimStart(int profileId, long runId)
@@ -139,7 +139,10 @@ public sealed class GatewayMeter
         _forwarded = true;
     }
 
-    /// <summary>Accounts for one SSE <c>data:</c> payload; false when it is not to be passed on (the usage chunk the client did not ask for).</summary>
+    /// <summary>
+    /// Accounts for one SSE <c>data:</c> payload; false when it is not to be passed on (the usage chunk the client did not
+    /// ask for). Runs for every chunk of every stream, so it reads the JSON forward only, without building a document.
+    /// </summary>
     public bool OnEvent(ReadOnlySpan<byte> payload)
     {
         if (payload.IsEmpty || payload[0] != (byte)'{')
@@ -147,37 +150,33 @@ public sealed class GatewayMeter
             return true; // [DONE]
         }
 
+        var chunk = default(ChunkFacts);
         try
         {
-            using var json = JsonDocument.Parse(payload.ToArray());
-            var root = json.RootElement;
-            var hasChoices = false;
-            if (root.TryGetProperty("choices", out var choices) && choices.ValueKind == JsonValueKind.Array)
-            {
-                foreach (var choice in choices.EnumerateArray())
-                {
-                    hasChoices = true;
-                    if (choice.TryGetProperty("delta", out var delta))
-                    {
-                        CountDelta(delta);
-                    }
-                }
-            }
-
-            if (root.TryGetProperty("error", out var error) && error.ValueKind != JsonValueKind.Null)
-            {
-                Failed(ErrorMessageOf(error));
-            }
-
-            if (root.TryGetProperty("usage", out var usage) && usage.ValueKind == JsonValueKind.Object)
-            {
-                ReadUsage(usage);
-                return !(_stripUsageChunk && !hasChoices);
-            }
+            chunk = ChunkFacts.Read(payload);
         }
         catch (JsonException)
         {
-            // Not JSON: passed on as it came, not counted.
+            return true; // not JSON: passed on as it came, not counted
+        }
+
+        if (chunk.HasText || chunk.HasReasoning || chunk.HasToolCalls)
+        {
+            _row.TimeToFirstTokenMs ??= Milliseconds(_arrived);
+            _pieces++;
+            _reasoningPieces += chunk.HasReasoning ? 1 : 0;
+        }
+
+        if (chunk.HasError)
+        {
+            using var json = JsonDocument.Parse(payload.ToArray());
+            Failed(ErrorMessageOf(json.RootElement.GetProperty("error")));
+        }
+
+        if (chunk.Usage is { } usage)
+        {
+            TakeUsage(usage.Prompt, usage.Completion, usage.Reasoning);
+            return !(_stripUsageChunk && !chunk.HasChoices);
         }
 
         return true;
@@ -261,28 +260,20 @@ public sealed class GatewayMeter
         _metering.Ledger.Record(_row);
     }
 
-    private void CountDelta(JsonElement delta)
-    {
-        var piece = TextLength(delta, "content") > 0;
-        var reasoning = TextLength(delta, "reasoning_content") > 0 || TextLength(delta, "reasoning") > 0;
-        var tool = delta.TryGetProperty("tool_calls", out var calls) && calls.ValueKind == JsonValueKind.Array && calls.GetArrayLength() > 0;
-        if (!piece && !reasoning && !tool)
-        {
-            return;
-        }
-
-        _row.TimeToFirstTokenMs ??= Milliseconds(_arrived);
-        _pieces++;
-        _reasoningPieces += reasoning ? 1 : 0;
-    }
-
     private void ReadUsage(JsonElement usage)
     {
+        var reasoning = usage.TryGetProperty("completion_tokens_details", out var details) && details.ValueKind == JsonValueKind.Object
+            ? IntOf(details, "reasoning_tokens")
+            : 0;
+        TakeUsage(IntOf(usage, "prompt_tokens"), IntOf(usage, "completion_tokens"), reasoning);
+    }
+
+    private void TakeUsage(int prompt, int completion, int reasoning)
+    {
         _engineUsage = true;
-        _row.PromptTokens = IntOf(usage, "prompt_tokens");
-        _row.CompletionTokens = IntOf(usage, "completion_tokens");
-        if (usage.TryGetProperty("completion_tokens_details", out var details) && details.ValueKind == JsonValueKind.Object
-            && IntOf(details, "reasoning_tokens") is > 0 and var reasoning)
+        _row.PromptTokens = prompt;
+        _row.CompletionTokens = completion;
+        if (reasoning > 0)
         {
             _row.ReasoningTokens = reasoning;
         }
@@ -309,4 +300,128 @@ public sealed class GatewayMeter
         JsonObject message => CharactersOf(message["content"]) + CharactersOf(message["text"]),
         _ => 0,
     };
+}
+
+/// <summary>What the meter needs from one streamed chunk, read forward with <see cref="Utf8JsonReader"/> (no allocation).</summary>
+internal struct ChunkFacts
+{
+    public bool HasChoices;
+    public bool HasText;
+    public bool HasReasoning;
+    public bool HasToolCalls;
+    public bool HasError;
+    public (int Prompt, int Completion, int Reasoning)? Usage;
+
+    private enum Top
+    {
+        None,
+        Choices,
+        Usage,
+    }
+
+    public static ChunkFacts Read(ReadOnlySpan<byte> json)
+    {
+        var facts = default(ChunkFacts);
+        var reader = new Utf8JsonReader(json);
+        var top = Top.None;
+        var inDelta = false;
+        var inDetails = false;
+        (int Prompt, int Completion, int Reasoning) usage = default;
+        while (reader.Read())
+        {
+            if (reader.TokenType == JsonTokenType.StartObject && top == Top.Choices && reader.CurrentDepth == 2)
+            {
+                facts.HasChoices = true;
+                continue;
+            }
+
+            if (reader.TokenType != JsonTokenType.PropertyName)
+            {
+                continue;
+            }
+
+            var depth = reader.CurrentDepth;
+            if (depth == 1)
+            {
+                top = reader.ValueTextEquals("choices"u8) ? Top.Choices : reader.ValueTextEquals("usage"u8) ? Top.Usage : Top.None;
+                var isError = top == Top.None && reader.ValueTextEquals("error"u8);
+                reader.Read();
+                if (top == Top.Usage && reader.TokenType == JsonTokenType.StartObject)
+                {
+                    facts.Usage = default((int, int, int));
+                }
+                else if (top == Top.None || reader.TokenType is not (JsonTokenType.StartArray or JsonTokenType.StartObject))
+                {
+                    facts.HasError |= isError && reader.TokenType != JsonTokenType.Null;
+                    top = Top.None;
+                    reader.Skip();
+                }
+
+                continue;
+            }
+
+            if (top == Top.Choices && depth == 3)
+            {
+                inDelta = reader.ValueTextEquals("delta"u8);
+                if (!inDelta)
+                {
+                    reader.Read();
+                    reader.Skip();
+                }
+            }
+            else if (top == Top.Choices && depth == 4 && inDelta)
+            {
+                var text = reader.ValueTextEquals("content"u8);
+                var reasoning = !text && (reader.ValueTextEquals("reasoning_content"u8) || reader.ValueTextEquals("reasoning"u8));
+                var tools = !text && !reasoning && reader.ValueTextEquals("tool_calls"u8);
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.String && reader.ValueSpan.Length > 0)
+                {
+                    facts.HasText |= text;
+                    facts.HasReasoning |= reasoning;
+                }
+                else if (tools && reader.TokenType == JsonTokenType.StartArray)
+                {
+                    reader.Read();
+                    facts.HasToolCalls |= reader.TokenType != JsonTokenType.EndArray;
+                    reader.Skip();
+                }
+                else
+                {
+                    reader.Skip();
+                }
+            }
+            else if (top == Top.Usage && depth == 2)
+            {
+                inDetails = reader.ValueTextEquals("completion_tokens_details"u8);
+                var prompt = reader.ValueTextEquals("prompt_tokens"u8);
+                var completion = reader.ValueTextEquals("completion_tokens"u8);
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var count))
+                {
+                    usage.Prompt = prompt ? count : usage.Prompt;
+                    usage.Completion = completion ? count : usage.Completion;
+                }
+                else if (!inDetails || reader.TokenType != JsonTokenType.StartObject)
+                {
+                    reader.Skip();
+                }
+            }
+            else if (top == Top.Usage && depth == 3 && inDetails && reader.ValueTextEquals("reasoning_tokens"u8))
+            {
+                reader.Read();
+                if (reader.TokenType == JsonTokenType.Number && reader.TryGetInt32(out var reasoning))
+                {
+                    usage.Reasoning = reasoning;
+                }
+            }
+        }
+
+        if (facts.Usage is not null)
+        {
+            facts.Usage = usage;
+        }
+
+        return facts;
+    }
 }
