@@ -24,8 +24,6 @@ public sealed class ChatTurnMeter
         _row = new UsageRecord { StartedAtUtc = time.GetUtcNow().UtcDateTime, UserId = userId, Source = UsageSource.Chat };
     }
 
-    public UsageRecord Row => _row;
-
     /// <summary>The conversation's profile, before a server is known (so a refused or failed turn still names it).</summary>
     public void Conversation(int? profileId, string? profileName)
     {

@@ -89,9 +89,6 @@ public sealed class GatewayMeter
         };
     }
 
-    /// <summary>The row as it stands (tests and the quota check read it).</summary>
-    public UsageRecord Row => _row;
-
     /// <summary>
     /// Reads what the client sent: the model it named and the prompt's size (for an estimate). For a stream whose client
     /// did not ask for usage, asks the engine for it (<c>stream_options.include_usage</c>) and drops that chunk later.

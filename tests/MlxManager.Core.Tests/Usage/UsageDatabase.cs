@@ -56,7 +56,8 @@ public sealed class UsageDatabase : IAsyncLifetime
 
     public UsageLedger NewLedger(params IUsageObserver[] observers) => new(observers, NullLogger<UsageLedger>.Instance);
 
-    public UsageLedgerWriter NewWriter(UsageLedger ledger) => new(ledger, Scopes, Clock, NullLogger<UsageLedgerWriter>.Instance);
+    /// <summary>A writer on the real clock: it only waits with it (to gather rows), which the fake clock would never end.</summary>
+    public UsageLedgerWriter NewWriter(UsageLedger ledger) => new(ledger, Scopes, TimeProvider.System, NullLogger<UsageLedgerWriter>.Instance);
 
     public UsageQuotas NewQuotas() => new(Scopes, Clock);
 
