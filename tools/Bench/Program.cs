@@ -16,6 +16,10 @@ const string Usage = """
       chat [--runs N]
           tokens/s and time to first token: the manager's chat stream against the same engine read directly, and on
           a 32k-token answer at 500 tok/s the bytes a running turn keeps against the answer's HTML (target <= 2x)
+      ledger [--requests N] [--rate N] [--seconds N] [--burst N]
+          the usage ledger: the gateway's in-process request path (body, a 200-chunk stream relayed) without and with
+          a ledger row, alternating (target: < 1 ms added at p50), and the batched writer on a real app.db at N (1000)
+          rows/s (all written within 2 s of the last) and in a burst
       startup [--models N] [--runs N]
           the built manager as a child process on a fresh data folder: time to its first answered /login with N (500)
           cached models against an empty cache (target < 2 s)
@@ -34,6 +38,7 @@ return args[0] switch
     "downloads" => await DownloadsBench.RunAsync(args[1..]),
     "chat" => await ChatBench.RunAsync(args[1..]),
     "startup" => await StartupBench.RunAsync(args[1..]),
+    "ledger" => await LedgerBench.RunAsync(args[1..]),
     _ => Fail($"unknown benchmark '{args[0]}'"),
 };
 

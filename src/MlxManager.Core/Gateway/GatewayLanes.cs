@@ -4,9 +4,11 @@ namespace MlxManager.Core.Gateway;
 
 /// <summary>
 /// One lane per profile: at most its "Max concurrent requests" forwarded at once, the rest waiting first come first
-/// served up to <see cref="GatewayOptions.MaxQueue"/> (then 429). A lane also knows what the idle unloader, admission and
-/// the server tiles need: how many requests it holds (waiting or running), when the last one ended, how many its
-/// current server answered; and it can be claimed while its server is stopped (<see cref="TryClaim"/>).
+/// served up to <see cref="GatewayOptions.MaxQueue"/> (then 429) — interactive requests first: a batch request waits
+/// while interactive ones are queued (<see cref="RequestPriority"/>), and a freed slot goes to the first interactive
+/// request in line, else to the first batch one. A lane also knows what the idle unloader, admission and the server
+/// tiles need: how many requests it holds (waiting or running), when the last one ended, how many its current server
+/// answered; and it can be claimed while its server is stopped (<see cref="TryClaim"/>).
 /// </summary>
 public sealed class GatewayLanes(TimeProvider time)
 {
@@ -15,15 +17,16 @@ public sealed class GatewayLanes(TimeProvider time)
 
     /// <summary>
     /// Joins <paramref name="profileId"/>'s lane. The returned ticket counts as a request in flight (no idle unload) until
-    /// disposed; <see cref="Ticket.WaitForTurnAsync"/> then waits for one of the <paramref name="maxConcurrent"/> slots.
+    /// disposed; <see cref="Ticket.WaitForTurnAsync"/> then waits for one of the lane's slots, in line with the requests
+    /// of its <paramref name="priority"/>.
     /// </summary>
-    public Ticket Join(int profileId)
+    public Ticket Join(int profileId, RequestPriority priority = RequestPriority.Interactive)
     {
         lock (_lock)
         {
             var lane = LaneOf(profileId);
             lane.Holders++;
-            return new Ticket(this, lane);
+            return new Ticket(this, lane, priority);
         }
     }
 
@@ -97,10 +100,15 @@ public sealed class GatewayLanes(TimeProvider time)
         public int Holders;
         public int Running;
         public readonly LinkedList<TaskCompletionSource> Waiting = [];
+        public readonly LinkedList<TaskCompletionSource> WaitingBatch = [];
         public DateTimeOffset? LastUsed;
         public TaskCompletionSource? Claim;
         public long ServedRun;
         public int Served;
+
+        public int WaitingCount => Waiting.Count + WaitingBatch.Count;
+
+        public LinkedList<TaskCompletionSource> LineOf(RequestPriority priority) => priority == RequestPriority.Batch ? WaitingBatch : Waiting;
     }
 
     private sealed class Claim(GatewayLanes owner, Lane lane, TaskCompletionSource released) : IDisposable
@@ -124,13 +132,15 @@ public sealed class GatewayLanes(TimeProvider time)
     {
         private readonly GatewayLanes _owner;
         private readonly Lane _lane;
+        private readonly RequestPriority _priority;
         private bool _running;
         private bool _disposed;
 
-        internal Ticket(GatewayLanes owner, Lane lane)
+        internal Ticket(GatewayLanes owner, Lane lane, RequestPriority priority)
         {
             _owner = owner;
             _lane = lane;
+            _priority = priority;
         }
 
         /// <summary>
@@ -160,20 +170,21 @@ public sealed class GatewayLanes(TimeProvider time)
             LinkedListNode<TaskCompletionSource> place;
             lock (_owner._lock)
             {
-                if (_lane.Running < Math.Max(1, maxConcurrent) && _lane.Waiting.Count == 0)
+                var ahead = _priority == RequestPriority.Batch ? _lane.WaitingCount : _lane.Waiting.Count;
+                if (_lane.Running < Math.Max(1, maxConcurrent) && ahead == 0)
                 {
                     _lane.Running++;
                     _running = true;
                     return;
                 }
 
-                if (_lane.Waiting.Count >= maxQueue)
+                if (_lane.WaitingCount >= maxQueue)
                 {
-                    throw GatewayException.QueueFull(profileName, _lane.Waiting.Count);
+                    throw GatewayException.QueueFull(profileName, _lane.WaitingCount);
                 }
 
                 turn = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                place = _lane.Waiting.AddLast(turn);
+                place = _lane.LineOf(_priority).AddLast(turn);
             }
 
             try
@@ -185,9 +196,9 @@ public sealed class GatewayLanes(TimeProvider time)
             {
                 lock (_owner._lock)
                 {
-                    if (place.List is not null)
+                    if (place.List is { } line)
                     {
-                        _lane.Waiting.Remove(place);
+                        line.Remove(place);
                     }
                     else
                     {
@@ -231,10 +242,11 @@ public sealed class GatewayLanes(TimeProvider time)
                     return;
                 }
 
-                if (_lane.Waiting.First is { } next)
+                var line = _lane.Waiting.Count > 0 ? _lane.Waiting : _lane.WaitingBatch;
+                if (line.First is { } next)
                 {
-                    _lane.Waiting.RemoveFirst();
-                    next.Value.SetResult(); // the slot passes to the next in line; Running stays the same
+                    line.RemoveFirst();
+                    next.Value.SetResult(); // the slot passes to the next in line, interactive first; Running stays the same
                 }
                 else
                 {
