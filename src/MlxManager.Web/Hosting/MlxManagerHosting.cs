@@ -30,6 +30,7 @@ public static class MlxManagerHosting
         builder.AddDownloads();         // download jobs, queue, progress board (after AddModels: replaces its manifest store)
         builder.AddChat();              // chat turns and history, engine client, MCP server + clients
         builder.AddGateway();           // OpenAI-compatible /v1: routing, lanes, on-demand start, idle unload
+        builder.AddPrometheusMetrics(); // /metrics: servers' gauges, request and token counters per profile
         return builder;
     }
 
@@ -55,6 +56,7 @@ public static class MlxManagerHosting
         app.MapPages();                 // Razor Pages
         app.MapChat();                  // /mcp, /chat/turns/{id}/events, /chat/attachments/{id}
         app.MapGateway();               // /v1/chat/completions, /v1/completions, /v1/models (bearer tokens only)
+        app.MapPrometheusMetrics();     // /metrics (admins, or a personal key with the metrics scope)
         return app;
     }
 }
