@@ -30,6 +30,7 @@ public static class MlxManagerHosting
         builder.AddDownloads();         // download jobs, queue, progress board (after AddModels: replaces its manifest store)
         builder.AddChat();              // chat turns and history, engine client, MCP server + clients
         builder.AddGateway();           // OpenAI-compatible /v1: routing, lanes, on-demand start, idle unload
+        builder.AddUsage();             // usage ledger: recording off the request path, batched writer
         builder.AddPrometheusMetrics(); // /metrics: servers' gauges, request and token counters per profile
         return builder;
     }

@@ -1,0 +1,22 @@
+using MlxManager.Core.Usage;
+
+namespace MlxManager.Web.Hosting;
+
+/// <summary>
+/// The usage ledger (settings <c>MlxManager:Usage</c>, see <see cref="UsageOptions"/>): <see cref="UsageLedger"/> takes
+/// rows on the request path, <see cref="UsageLedgerWriter"/> writes them in batches. Features that count usage register
+/// an <see cref="IUsageObserver"/> (<c>services.AddSingleton&lt;IUsageObserver, MyCounter&gt;()</c>); all are called.
+/// </summary>
+public static class UsageHosting
+{
+    public static WebApplicationBuilder AddUsage(this WebApplicationBuilder builder)
+    {
+        var services = builder.Services;
+        services.AddOptions<UsageOptions>().BindConfiguration(UsageOptions.SectionName)
+            .Validate(options => options.RetentionDays >= 1, "MlxManager:Usage:RetentionDays must be at least 1.")
+            .ValidateOnStart();
+        services.AddSingleton<UsageLedger>();
+        services.AddHostedService<UsageLedgerWriter>();
+        return builder;
+    }
+}
