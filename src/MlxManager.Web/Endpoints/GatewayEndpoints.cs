@@ -3,6 +3,8 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using MlxManager.Core.Gateway;
+using MlxManager.Core.Usage;
+using MlxManager.Web.Accounts;
 using MlxManager.Web.Hosting;
 
 namespace MlxManager.Web.Endpoints;
@@ -69,7 +71,7 @@ public static class GatewayEndpoints
             var stream = body["stream"] is JsonValue value && value.GetValueKind() == JsonValueKind.True;
             var route = await services.Router.RouteAsync(ModelOf(body), aborted);
             var profile = route.Profile;
-            using var ticket = services.Lanes.Join(profile.Id);
+            using var ticket = services.Lanes.Join(profile.Id, new LaneUser(AccountClaims.UserId(http.User)!, UsageSource.Gateway));
             await ticket.WaitForTurnAsync(profile.Name, profile.MaxConcurrentRequests, services.Options.Value.MaxQueue, aborted);
             var server = await services.Starter.EnsureReadyAsync(profile, waited => stream ? SendLoadingAsync(http, waited) : Task.CompletedTask, aborted);
             using var upstream = await services.Forwarder.SendAsync(server, path, body, aborted);

@@ -32,6 +32,7 @@ public static class MlxManagerHosting
         builder.AddGateway();           // OpenAI-compatible /v1: routing, lanes, on-demand start, idle unload
         builder.AddUsage();             // usage ledger: recording off the request path, batched writer
         builder.AddPrometheusMetrics(); // /metrics: servers' gauges, request and token counters per profile
+        builder.AddUsageReports();      // /usage: reports from the ledger's daily totals, requests in the lanes now
         return builder;
     }
 

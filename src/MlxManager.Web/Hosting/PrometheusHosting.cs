@@ -1,3 +1,4 @@
+using MlxManager.Core.Usage;
 using MlxManager.Web.Accounts;
 using MlxManager.Web.Metrics;
 
@@ -15,6 +16,7 @@ public static class PrometheusHosting
     public static WebApplicationBuilder AddPrometheusMetrics(this WebApplicationBuilder builder)
     {
         builder.Services.AddSingleton<PrometheusMetrics>();
+        builder.Services.AddSingleton<IUsageObserver, UsageMetricsObserver>(); // requests and tokens
         return builder;
     }
 

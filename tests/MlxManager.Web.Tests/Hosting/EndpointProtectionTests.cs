@@ -153,6 +153,11 @@ public sealed partial class EndpointProtectionTests : IClassFixture<EndpointProt
         ["POST /keys?handler=Create"] = Member,
         ["POST /keys?handler=Revoke"] = Member,
 
+        // Usage (each member's own; admins everyone's)
+        ["GET /usage"] = Member,
+        ["GET /usage?handler=InUse"] = Member,
+        ["GET /usage?handler=Csv"] = Member,
+
         // Administration
         ["GET /admin/users"] = Admin,
         ["GET /admin/users?handler=PendingBadge"] = Admin,
