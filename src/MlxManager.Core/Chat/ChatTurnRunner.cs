@@ -8,6 +8,7 @@ using MlxManager.Core.Chat.History;
 using MlxManager.Core.Chat.Media;
 using MlxManager.Core.Chat.Servers;
 using MlxManager.Core.Engines;
+using MlxManager.Core.Usage;
 
 namespace MlxManager.Core.Chat;
 
@@ -41,12 +42,35 @@ public sealed partial class ChatTurnRunner(
     IOptions<ChatOptions> chatOptions,
     ToolLoopOptions loopOptions,
     TimeProvider time,
-    ILoggerFactory loggers)
+    ILoggerFactory loggers,
+    UsageLedger? ledger = null,
+    UsageQuotas? quotas = null)
 {
     private readonly ILogger _logger = loggers.CreateLogger<ChatTurnRunner>();
 
-    /// <summary>Runs the turn answering the last user message of <paramref name="conversationId"/>.</summary>
+    /// <summary>
+    /// Runs the turn answering the last user message of <paramref name="conversationId"/>. The turn is one usage-ledger
+    /// row (<see cref="ChatTurnMeter"/>), recorded however it ends, and counts toward the user's quota
+    /// (<see cref="UsageQuotas"/>): over it, the turn ends at once with the reason.
+    /// </summary>
     public async IAsyncEnumerable<ChatStreamEvent> RunAsync(string userId, int conversationId, [EnumeratorCancellation] CancellationToken cancellationToken)
+    {
+        var meter = new ChatTurnMeter(userId, time);
+        try
+        {
+            await foreach (var e in RunTurnAsync(userId, conversationId, meter, cancellationToken).ConfigureAwait(false))
+            {
+                meter.Observe(e);
+                yield return e;
+            }
+        }
+        finally
+        {
+            ledger?.Record(meter.Finish());
+        }
+    }
+
+    private async IAsyncEnumerable<ChatStreamEvent> RunTurnAsync(string userId, int conversationId, ChatTurnMeter meter, [EnumeratorCancellation] CancellationToken cancellationToken)
     {
         await using var scope = scopes.CreateAsyncScope();
         var store = scope.ServiceProvider.GetRequiredService<ConversationStore>();
@@ -54,6 +78,15 @@ public sealed partial class ChatTurnRunner(
         if (conversation is null)
         {
             yield return new TurnEnded(TurnOutcome.Failed, "This conversation does not exist.");
+            yield break;
+        }
+
+        meter.Conversation(conversation.ProfileId, conversation.ProfileName);
+        using var quota = quotas?.Admit(userId);
+        if (quota?.Refusal is { } refusal)
+        {
+            meter.Refused(refusal);
+            yield return new TurnEnded(TurnOutcome.Failed, refusal.Message);
             yield break;
         }
 
@@ -84,8 +117,10 @@ public sealed partial class ChatTurnRunner(
             yield return new ServerReady(server.Profile.Name);
         }
 
+        meter.Server(server);
+
         // The turn is use of the server: the gateway's idle unloader never stops it mid-answer and counts idle time from its end.
-        using var activity = scope.ServiceProvider.GetService<Gateway.GatewayLanes>()?.Join(server.Profile.Id, new Gateway.LaneUser(userId, Usage.UsageSource.Chat));
+        using var activity = scope.ServiceProvider.GetService<Gateway.GatewayLanes>()?.Join(server.Profile.Id, user: new Gateway.LaneUser(userId, Usage.UsageSource.Chat));
         if (conversation.ServerId != server.ServerId)
         {
             await store.SetServerAsync(conversationId, server.ServerId, server.Profile.Id, server.Profile.Name, CancellationToken.None).ConfigureAwait(false);
@@ -98,6 +133,7 @@ public sealed partial class ChatTurnRunner(
         var mediaAllowed = server.Model.Vision && ChatEngineTraits.AcceptsImages(engine);
         var notices = new List<string>();
         var history = await ToChatMessagesAsync(conversation, mediaAllowed, delivery, notices, cancellationToken).ConfigureAwait(false);
+        meter.Prompt(history);
         foreach (var notice in notices)
         {
             yield return new ChatNotice(notice);

@@ -8,4 +8,6 @@ public partial class AppDbContext
     public DbSet<UsageRecord> UsageRecords => Set<UsageRecord>();
 
     public DbSet<UsageDailyTotal> UsageDailyTotals => Set<UsageDailyTotal>();
+
+    public DbSet<UserQuota> UserQuotas => Set<UserQuota>();
 }

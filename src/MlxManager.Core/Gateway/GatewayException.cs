@@ -20,6 +20,13 @@ public sealed class GatewayException(int status, string type, string code, strin
     /// <summary>Seconds a client should wait before trying again (429), when it makes sense.</summary>
     public int? RetryAfterSeconds { get; init; }
 
+    /// <summary>True when the user's quota (tokens per day or concurrent requests) refused the request.</summary>
+    public bool IsQuotaRefusal => Code is DailyQuotaCode or ConcurrencyLimitCode;
+
+    public const string DailyQuotaCode = "insufficient_quota";
+
+    public const string ConcurrencyLimitCode = "concurrency_limit_exceeded";
+
     public static GatewayException BadRequest(string message, string? param = null) =>
         new(400, "invalid_request_error", "invalid_request", message, param);
 
@@ -35,6 +42,14 @@ public sealed class GatewayException(int status, string type, string code, strin
         {
             RetryAfterSeconds = 1,
         };
+
+    /// <summary>The user's daily tokens are used up until <paramref name="retryAfter"/> from now (the next UTC midnight).</summary>
+    public static GatewayException DailyQuotaExceeded(string message, TimeSpan retryAfter) =>
+        new(429, "insufficient_quota", DailyQuotaCode, message) { RetryAfterSeconds = Math.Max(1, (int)Math.Ceiling(retryAfter.TotalSeconds)) };
+
+    /// <summary>The user already has as many requests running as they may.</summary>
+    public static GatewayException ConcurrencyLimitExceeded(string message) =>
+        new(429, "rate_limit_error", ConcurrencyLimitCode, message) { RetryAfterSeconds = 1 };
 
     /// <summary>An engine's error answer, with its status and its message (whatever shape the engine wrote it in).</summary>
     public static GatewayException FromEngine(int status, byte[] body)

@@ -40,11 +40,15 @@ public sealed class GatewayForwarder(HttpClient http)
     /// <summary>
     /// Copies a server-sent-event stream as it arrives: whatever complete lines a read brings are written and flushed
     /// at once (no waiting for more), <c>data:</c> payloads get <see cref="ReasoningAlias"/>, every other line (comments
-    /// such as mlx_lm's <c>: keepalive</c>, blank event ends, <c>[DONE]</c>) is copied byte for byte.
+    /// such as mlx_lm's <c>: keepalive</c>, blank event ends, <c>[DONE]</c>) is copied byte for byte. Each <c>data:</c>
+    /// payload is first shown to <paramref name="inspect"/> (the usage meter); when it answers false, the event (its
+    /// line and the blank line ending it) is not passed on.
     /// </summary>
-    public static async Task RelayEventsAsync(Stream upstream, Stream client, Func<CancellationToken, Task> flush, CancellationToken cancellationToken)
+    public static async Task RelayEventsAsync(
+        Stream upstream, Stream client, Func<CancellationToken, Task> flush, CancellationToken cancellationToken, Func<ReadOnlyMemory<byte>, bool>? inspect = null)
     {
         var reader = PipeReader.Create(upstream);
+        var dropping = false;
         try
         {
             while (true)
@@ -54,10 +58,21 @@ public sealed class GatewayForwarder(HttpClient http)
                 var wrote = false;
                 while (buffer.PositionOf((byte)'\n') is { } end)
                 {
-                    var line = buffer.Slice(0, end);
-                    await WriteLineAsync(client, line.IsSingleSegment ? line.First : line.ToArray(), cancellationToken).ConfigureAwait(false);
+                    var slice = buffer.Slice(0, end);
+                    var line = slice.IsSingleSegment ? slice.First : slice.ToArray();
                     buffer = buffer.Slice(buffer.GetPosition(1, end));
-                    wrote = true;
+                    if (dropping && IsBlank(line))
+                    {
+                        dropping = false;
+                        continue;
+                    }
+
+                    dropping = inspect is not null && IsData(line, out var payload) && !inspect(payload);
+                    if (!dropping)
+                    {
+                        await WriteLineAsync(client, line, cancellationToken).ConfigureAwait(false);
+                        wrote = true;
+                    }
                 }
 
                 if (read.IsCompleted && !buffer.IsEmpty)
@@ -85,9 +100,20 @@ public sealed class GatewayForwarder(HttpClient http)
         }
     }
 
+    private static ReadOnlyMemory<byte> WithoutCr(ReadOnlyMemory<byte> line) => line.Span.EndsWith("\r"u8) ? line[..^1] : line;
+
+    private static bool IsBlank(ReadOnlyMemory<byte> line) => WithoutCr(line).IsEmpty;
+
+    private static bool IsData(ReadOnlyMemory<byte> line, out ReadOnlyMemory<byte> payload)
+    {
+        var text = WithoutCr(line);
+        payload = text.Span.StartsWith(DataPrefix) ? text[DataPrefix.Length..] : default;
+        return text.Span.StartsWith(DataPrefix);
+    }
+
     private static async Task WriteLineAsync(Stream client, ReadOnlyMemory<byte> line, CancellationToken cancellationToken)
     {
-        var text = line.Span.EndsWith("\r"u8) ? line[..^1] : line;
+        var text = WithoutCr(line);
         if (text.Span.StartsWith(DataPrefix) && ReasoningAlias.Rewrite(text.Span[DataPrefix.Length..]) is { } rewritten)
         {
             await client.WriteAsync(DataPrefix, cancellationToken).ConfigureAwait(false);

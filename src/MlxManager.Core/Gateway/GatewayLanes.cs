@@ -12,7 +12,9 @@ public sealed record LaneRequest(int ProfileId, LaneUser? User, bool Running, Da
 
 /// <summary>
 /// One lane per profile: at most its "Max concurrent requests" forwarded at once, the rest waiting first come first
-/// served up to <see cref="GatewayOptions.MaxQueue"/> (then 429). A lane also knows what the idle unloader needs: how
+/// served up to <see cref="GatewayOptions.MaxQueue"/> (then 429) — interactive requests first: a batch request waits
+/// while interactive ones are queued (<see cref="RequestPriority"/>), and a freed slot goes to the first interactive
+/// request in line, else to the first batch one. A lane also knows what the idle unloader needs: how
 /// many requests it holds (waiting or running) and when the last one ended.
 /// </summary>
 public sealed class GatewayLanes(TimeProvider time)
@@ -22,16 +24,16 @@ public sealed class GatewayLanes(TimeProvider time)
 
     /// <summary>
     /// Joins <paramref name="profileId"/>'s lane. The returned ticket counts as a request in flight (no idle unload) until
-    /// disposed; <see cref="Ticket.WaitForTurnAsync"/> then waits for one of the <paramref name="maxConcurrent"/> slots.
-    /// <paramref name="user"/> says whose request it is, for <see cref="Requests"/>.
+    /// disposed; <see cref="Ticket.WaitForTurnAsync"/> then waits for one of the lane's slots, in line with the requests
+    /// of its <paramref name="priority"/>. <paramref name="user"/> says whose request it is, for <see cref="Requests"/>.
     /// </summary>
-    public Ticket Join(int profileId, LaneUser? user = null)
+    public Ticket Join(int profileId, RequestPriority priority = RequestPriority.Interactive, LaneUser? user = null)
     {
         lock (_lock)
         {
             var lane = LaneOf(profileId);
             lane.Holders++;
-            var ticket = new Ticket(this, lane, profileId, user, time.GetUtcNow());
+            var ticket = new Ticket(this, lane, priority, profileId, user, time.GetUtcNow());
             lane.Tickets.Add(ticket);
             return ticket;
         }
@@ -80,7 +82,12 @@ public sealed class GatewayLanes(TimeProvider time)
         public int Running;
         public readonly LinkedList<TaskCompletionSource> Waiting = [];
         public readonly HashSet<Ticket> Tickets = [];
+        public readonly LinkedList<TaskCompletionSource> WaitingBatch = [];
         public DateTimeOffset? LastUsed;
+
+        public int WaitingCount => Waiting.Count + WaitingBatch.Count;
+
+        public LinkedList<TaskCompletionSource> LineOf(RequestPriority priority) => priority == RequestPriority.Batch ? WaitingBatch : Waiting;
     }
 
     /// <summary>A request's place in a lane; dispose it when the request ends (however it ends).</summary>
@@ -88,16 +95,18 @@ public sealed class GatewayLanes(TimeProvider time)
     {
         private readonly GatewayLanes _owner;
         private readonly Lane _lane;
+        private readonly RequestPriority _priority;
         private readonly int _profileId;
         private readonly LaneUser? _user;
         private readonly DateTimeOffset _since;
         private bool _running;
         private bool _disposed;
 
-        internal Ticket(GatewayLanes owner, Lane lane, int profileId, LaneUser? user, DateTimeOffset since)
+        internal Ticket(GatewayLanes owner, Lane lane, RequestPriority priority, int profileId, LaneUser? user, DateTimeOffset since)
         {
             _owner = owner;
             _lane = lane;
+            _priority = priority;
             _profileId = profileId;
             _user = user;
             _since = since;
@@ -115,20 +124,21 @@ public sealed class GatewayLanes(TimeProvider time)
             LinkedListNode<TaskCompletionSource> place;
             lock (_owner._lock)
             {
-                if (_lane.Running < Math.Max(1, maxConcurrent) && _lane.Waiting.Count == 0)
+                var ahead = _priority == RequestPriority.Batch ? _lane.WaitingCount : _lane.Waiting.Count;
+                if (_lane.Running < Math.Max(1, maxConcurrent) && ahead == 0)
                 {
                     _lane.Running++;
                     _running = true;
                     return;
                 }
 
-                if (_lane.Waiting.Count >= maxQueue)
+                if (_lane.WaitingCount >= maxQueue)
                 {
-                    throw GatewayException.QueueFull(profileName, _lane.Waiting.Count);
+                    throw GatewayException.QueueFull(profileName, _lane.WaitingCount);
                 }
 
                 turn = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                place = _lane.Waiting.AddLast(turn);
+                place = _lane.LineOf(_priority).AddLast(turn);
             }
 
             try
@@ -140,9 +150,9 @@ public sealed class GatewayLanes(TimeProvider time)
             {
                 lock (_owner._lock)
                 {
-                    if (place.List is not null)
+                    if (place.List is { } line)
                     {
-                        _lane.Waiting.Remove(place);
+                        line.Remove(place);
                     }
                     else
                     {
@@ -172,10 +182,11 @@ public sealed class GatewayLanes(TimeProvider time)
                     return;
                 }
 
-                if (_lane.Waiting.First is { } next)
+                var line = _lane.Waiting.Count > 0 ? _lane.Waiting : _lane.WaitingBatch;
+                if (line.First is { } next)
                 {
-                    _lane.Waiting.RemoveFirst();
-                    next.Value.SetResult(); // the slot passes to the next in line; Running stays the same
+                    line.RemoveFirst();
+                    next.Value.SetResult(); // the slot passes to the next in line, interactive first; Running stays the same
                 }
                 else
                 {

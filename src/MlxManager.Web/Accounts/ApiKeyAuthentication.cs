@@ -24,6 +24,9 @@ public static class ApiKeyAuthentication
     /// <summary>Claim carrying the key's scopes (<see cref="ApiKeyScopes"/> as a number).</summary>
     public const string ScopesClaim = "mlx_scopes";
 
+    /// <summary>Claim carrying the key's <see cref="Core.Gateway.RequestPriority"/> (a number).</summary>
+    public const string PriorityClaim = "mlx_priority";
+
     /// <summary>The secret sent with the request (either header), or null when the request carries no key.</summary>
     public static string? SecretOf(HttpRequest request)
     {
@@ -46,6 +49,16 @@ public static class ApiKeyAuthentication
         principal.FindFirst(ScopesClaim) is { } claim && principal.HasClaim(candidate => candidate.Type == KeyIdClaim)
             ? (ApiKeyScopes)int.Parse(claim.Value, System.Globalization.CultureInfo.InvariantCulture)
             : null;
+
+    /// <summary>The key's id when <paramref name="principal"/> signed in with a key; null for a cookie or a JWT.</summary>
+    public static int? KeyIdOf(ClaimsPrincipal principal) =>
+        principal.FindFirst(KeyIdClaim) is { } claim ? int.Parse(claim.Value, System.Globalization.CultureInfo.InvariantCulture) : null;
+
+    /// <summary>The key's priority in the gateway's lanes; interactive for a cookie or a JWT.</summary>
+    public static Core.Gateway.RequestPriority PriorityOf(ClaimsPrincipal principal) =>
+        principal.FindFirst(PriorityClaim) is { } claim
+            ? (Core.Gateway.RequestPriority)int.Parse(claim.Value, System.Globalization.CultureInfo.InvariantCulture)
+            : Core.Gateway.RequestPriority.Interactive;
 }
 
 /// <summary>
@@ -98,6 +111,7 @@ public sealed partial class ApiKeyAuthenticationHandler(
                 new Claim(JwtRegisteredClaimNames.Email, owner.Email),
                 new Claim(ApiKeyAuthentication.KeyIdClaim, key.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)),
                 new Claim(ApiKeyAuthentication.ScopesClaim, ((int)key.Scopes).ToString(System.Globalization.CultureInfo.InvariantCulture)),
+                new Claim(ApiKeyAuthentication.PriorityClaim, ((int)key.Priority).ToString(System.Globalization.CultureInfo.InvariantCulture)),
             ],
             ApiKeyAuthentication.Scheme,
             JwtRegisteredClaimNames.Email,

@@ -15,7 +15,9 @@ namespace MlxManager.Web.Endpoints;
 /// is <c>{"error":{"message","type","code","param"}}</c>. A completion goes: route by <c>model</c>
 /// (<see cref="GatewayRouter"/>) → a place in the profile's lane (<see cref="GatewayLanes"/>, 429 when its queue is full)
 /// → a ready server (<see cref="GatewayStarter"/>, starting it on demand) → forwarded and relayed as it arrives
-/// (<see cref="GatewayForwarder"/>). The client going away cancels every step, the upstream request included.
+/// (<see cref="GatewayForwarder"/>). The client going away cancels every step, the upstream request included. Every
+/// completion request, however it ends, becomes one usage-ledger row (<see cref="GatewayMeter"/>); the user's quota
+/// (<see cref="UsageQuotas"/>) is checked once the request is routed.
 /// </summary>
 public static class GatewayEndpoints
 {
@@ -65,30 +67,59 @@ public static class GatewayEndpoints
     private static async Task CompleteAsync(HttpContext http, GatewayServices services, string path)
     {
         var aborted = http.RequestAborted;
+        var user = http.User;
+        var userId = AccountClaims.UserId(user)!;
+        var meter = services.Metering.Begin(userId, ApiKeyAuthentication.KeyIdOf(user));
         try
         {
             var body = await ReadBodyAsync(http.Request, aborted);
             var stream = body["stream"] is JsonValue value && value.GetValueKind() == JsonValueKind.True;
-            var route = await services.Router.RouteAsync(ModelOf(body), aborted);
+            var model = ModelOf(body);
+            meter.Asked(body, model, stream);
+            var route = await services.Router.RouteAsync(model, aborted);
             var profile = route.Profile;
-            using var ticket = services.Lanes.Join(profile.Id, new LaneUser(AccountClaims.UserId(http.User)!, UsageSource.Gateway));
+            meter.Routed(profile);
+            using var quota = services.Quotas.Admit(userId);
+            if (quota.Refusal is { } refusal)
+            {
+                throw refusal.Kind == QuotaKind.TokensPerDay
+                    ? GatewayException.DailyQuotaExceeded(refusal.Message, refusal.RetryAfter)
+                    : GatewayException.ConcurrencyLimitExceeded(refusal.Message);
+            }
+
+            using var ticket = services.Lanes.Join(profile.Id, ApiKeyAuthentication.PriorityOf(user), new LaneUser(userId, UsageSource.Gateway));
             await ticket.WaitForTurnAsync(profile.Name, profile.MaxConcurrentRequests, services.Options.Value.MaxQueue, aborted);
+            meter.Admitted();
             var server = await services.Starter.EnsureReadyAsync(profile, waited => stream ? SendLoadingAsync(http, waited) : Task.CompletedTask, aborted);
+            meter.Ready(server);
             using var upstream = await services.Forwarder.SendAsync(server, path, body, aborted);
-            await RelayAsync(http, upstream, aborted);
+            await RelayAsync(http, upstream, meter, aborted);
         }
         catch (GatewayException error)
         {
+            meter.Failed(error);
             await WriteErrorAsync(http, error);
         }
         catch (Exception e) when (e is HttpRequestException or IOException && !aborted.IsCancellationRequested)
         {
             // The engine broke off (crashed or was stopped) while answering.
-            await WriteErrorAsync(http, new GatewayException(StatusCodes.Status502BadGateway, "server_error", "engine_failed", $"The engine stopped answering: {e.Message}"));
+            var error = new GatewayException(StatusCodes.Status502BadGateway, "server_error", "engine_failed", $"The engine stopped answering: {e.Message}");
+            meter.Failed(error);
+            await WriteErrorAsync(http, error);
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
             // The client went away: its wait, its place in line and its upstream request ended with it.
+            meter.Cancelled();
+        }
+        finally
+        {
+            if (aborted.IsCancellationRequested)
+            {
+                meter.Cancelled();
+            }
+
+            meter.Record();
         }
     }
 
@@ -131,7 +162,7 @@ public static class GatewayEndpoints
         response.Headers["X-Accel-Buffering"] = "no";
     }
 
-    private static async Task RelayAsync(HttpContext http, HttpResponseMessage upstream, CancellationToken cancellationToken)
+    private static async Task RelayAsync(HttpContext http, HttpResponseMessage upstream, GatewayMeter meter, CancellationToken cancellationToken)
     {
         var response = http.Response;
         var mediaType = upstream.Content.Headers.ContentType?.MediaType;
@@ -143,17 +174,17 @@ public static class GatewayEndpoints
             }
 
             await using var events = await upstream.Content.ReadAsStreamAsync(cancellationToken);
-            await GatewayForwarder.RelayEventsAsync(events, response.Body, response.Body.FlushAsync, cancellationToken);
+            await GatewayForwarder.RelayEventsAsync(events, response.Body, response.Body.FlushAsync, cancellationToken, payload => meter.OnEvent(payload.Span));
             return;
         }
 
         var bytes = await upstream.Content.ReadAsByteArrayAsync(cancellationToken);
         if (!upstream.IsSuccessStatusCode)
         {
-            await WriteErrorAsync(http, GatewayException.FromEngine((int)upstream.StatusCode, bytes));
-            return;
+            throw GatewayException.FromEngine((int)upstream.StatusCode, bytes);
         }
 
+        meter.OnAnswer(bytes);
         var payload = ReasoningAlias.Rewrite(bytes) ?? bytes;
         if (response.HasStarted)
         {
@@ -198,6 +229,8 @@ public sealed class GatewayServices(
     GatewayStarter starter,
     GatewayForwarder forwarder,
     GatewayModelCatalog catalog,
+    GatewayMetering metering,
+    UsageQuotas quotas,
     IOptions<GatewayOptions> options)
 {
     public GatewayRouter Router => router;
@@ -209,6 +242,10 @@ public sealed class GatewayServices(
     public GatewayForwarder Forwarder => forwarder;
 
     public GatewayModelCatalog Catalog => catalog;
+
+    public GatewayMetering Metering => metering;
+
+    public UsageQuotas Quotas => quotas;
 
     public IOptions<GatewayOptions> Options => options;
 }

@@ -27,6 +27,7 @@ public static class GatewayHosting
         services.AddSingleton<GatewayLanes>();
         services.AddSingleton<GatewayStarter>();
         services.AddSingleton<GatewayModelCatalog>();
+        services.AddSingleton<GatewayMetering>();
         services.AddSingleton<GatewayServices>();
         services.AddHttpClient<GatewayForwarder>(client => client.Timeout = Timeout.InfiniteTimeSpan);
         services.AddHostedService<GatewayIdleUnloader>();

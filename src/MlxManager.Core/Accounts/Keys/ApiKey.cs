@@ -18,6 +18,9 @@ public sealed class ApiKey
     /// <summary>Granted scopes, a set of <see cref="ApiKeyScopes"/> flags.</summary>
     public ApiKeyScopes Scopes { get; set; }
 
+    /// <summary>Its requests' place in the gateway's lanes: batch requests wait while interactive ones are queued.</summary>
+    public Gateway.RequestPriority Priority { get; set; }
+
     /// <summary>SHA-256 of the whole secret (32 bytes); unique, the lookup key.</summary>
     public required byte[] SecretHash { get; set; }
 

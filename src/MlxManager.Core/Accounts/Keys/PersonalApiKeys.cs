@@ -14,7 +14,7 @@ public static class ApiKeyRules
 public sealed record KeyViewer(string UserId, bool IsAdmin);
 
 /// <summary>What the user asked for on the key form.</summary>
-public sealed record NewApiKey(string? Name, DateOnly? ExpiresOn, ApiKeyScopes Scopes);
+public sealed record NewApiKey(string? Name, DateOnly? ExpiresOn, ApiKeyScopes Scopes, Gateway.RequestPriority Priority = Gateway.RequestPriority.Interactive);
 
 /// <summary>The outcome of <see cref="PersonalApiKeys.CreateAsync"/>: the secret (shown once) or the reasons, by field.</summary>
 public sealed record ApiKeyCreation(ApiKey? Key, string? Secret, IReadOnlyDictionary<string, string> Errors)
@@ -67,6 +67,7 @@ public sealed partial class PersonalApiKeys(AppDbContext db, ApiKeyUse uses, Tim
             UserId = owner.UserId,
             Name = name,
             Scopes = request.Scopes,
+            Priority = request.Priority,
             SecretHash = secret.Hash,
             Prefix = secret.Prefix,
             LastFour = secret.LastFour,

@@ -262,6 +262,9 @@ namespace MlxManager.Core.Data.Migrations
                         .HasMaxLength(16)
                         .HasColumnType("TEXT");
 
+                    b.Property<int>("Priority")
+                        .HasColumnType("INTEGER");
+
                     b.Property<DateTime?>("RevokedAtUtc")
                         .HasColumnType("TEXT");
 
@@ -1046,6 +1049,22 @@ namespace MlxManager.Core.Data.Migrations
                     b.ToTable("UsageRecords", (string)null);
                 });
 
+            modelBuilder.Entity("MlxManager.Core.Usage.UserQuota", b =>
+                {
+                    b.Property<string>("UserId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int?>("ConcurrentRequests")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<long?>("TokensPerDay")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("UserId");
+
+                    b.ToTable("UserQuotas", (string)null);
+                });
+
             modelBuilder.Entity("Microsoft.AspNetCore.Identity.IdentityRoleClaim<string>", b =>
                 {
                     b.HasOne("Microsoft.AspNetCore.Identity.IdentityRole", null)
@@ -1138,6 +1157,15 @@ namespace MlxManager.Core.Data.Migrations
                     b.HasOne("MlxManager.Core.Profiles.Profile", null)
                         .WithMany()
                         .HasForeignKey("ProfileId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("MlxManager.Core.Usage.UserQuota", b =>
+                {
+                    b.HasOne("MlxManager.Core.Accounts.AppUser", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });

@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using MlxManager.Core.Accounts.Keys;
+using MlxManager.Core.Gateway;
 using MlxManager.Web.Accounts;
 
 namespace MlxManager.Web.Pages.Keys;
@@ -19,6 +20,9 @@ public sealed class KeyForm
     public bool Metrics { get; set; }
 
     public bool Manage { get; set; }
+
+    /// <summary>The requests' place in the gateway's lanes; interactive unless the user picks batch.</summary>
+    public RequestPriority Priority { get; set; }
 
     public ApiKeyScopes Scopes =>
         (Inference ? ApiKeyScopes.Inference : 0) | (Metrics ? ApiKeyScopes.Metrics : 0) | (Manage ? ApiKeyScopes.Manage : 0);
@@ -55,7 +59,7 @@ public sealed class IndexModel(PersonalApiKeys keys, IAuthorizationService autho
         var viewer = await ViewerAsync();
         var creation = ModelState.GetFieldValidationState("Form.ExpiresOn") == Microsoft.AspNetCore.Mvc.ModelBinding.ModelValidationState.Invalid
             ? new ApiKeyCreation(null, null, new Dictionary<string, string> { ["ExpiresOn"] = "Enter a date such as 2027-01-31." })
-            : await keys.CreateAsync(viewer, new NewApiKey(Form.Name, Form.ExpiresOn, Form.Scopes), cancellationToken);
+            : await keys.CreateAsync(viewer, new NewApiKey(Form.Name, Form.ExpiresOn, Form.Scopes, Form.Priority), cancellationToken);
         if (creation.Succeeded)
         {
             NewSecret = creation.Secret;

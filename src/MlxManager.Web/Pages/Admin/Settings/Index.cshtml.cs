@@ -3,6 +3,7 @@ using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using MlxManager.Core.Hub;
 using MlxManager.Core.Library;
+using MlxManager.Core.Usage;
 using MlxManager.Web.Accounts;
 
 namespace MlxManager.Web.Pages.Admin.Settings;
@@ -15,7 +16,7 @@ public sealed record EffectiveValue(string Name, string Value, string Source);
 /// Hub search is limited to, its page size, extra read-only model folders; and the effective HF_* values with their
 /// sources. Stored in the database and applied at once.
 /// </summary>
-public sealed partial class IndexModel(ModelSettingsStore store, ModelLibrary library, HfEnvironment environment, IHubConnectionSource connections, IConfiguration configuration) : PageModel
+public sealed partial class IndexModel(ModelSettingsStore store, ModelLibrary library, HfEnvironment environment, IHubConnectionSource connections, IConfiguration configuration, UsageQuotas quotas) : PageModel
 {
     public ModelSettings Current { get; private set; } = null!;
 
@@ -36,6 +37,14 @@ public sealed partial class IndexModel(ModelSettingsStore store, ModelLibrary li
 
     [BindProperty]
     public string? Folders { get; set; }
+
+    /// <summary>Default tokens per UTC day for users without their own quota; empty or 0: no limit.</summary>
+    [BindProperty]
+    public string? DefaultTokensPerDay { get; set; }
+
+    /// <summary>Default gateway requests and chat turns at once per user; empty or 0: no limit.</summary>
+    [BindProperty]
+    public string? DefaultConcurrentRequests { get; set; }
 
     public string? Message { get; private set; }
 
@@ -120,6 +129,31 @@ public sealed partial class IndexModel(ModelSettingsStore store, ModelLibrary li
         return await DoneAsync(folders.Count == 0 ? "No extra folders." : $"Extra folders saved; the library now also reads {folders.Count} folder{(folders.Count == 1 ? "" : "s")}.", cancellationToken);
     }
 
+    public async Task<IActionResult> OnPostQuotasAsync(CancellationToken cancellationToken)
+    {
+        var tokens = QuotaField.Parse(DefaultTokensPerDay, long.MaxValue);
+        var concurrent = QuotaField.Parse(DefaultConcurrentRequests, 10_000);
+        if (!tokens.Valid)
+        {
+            ModelState.AddModelError(nameof(DefaultTokensPerDay), "Use a whole number of tokens, or leave empty for no limit.");
+        }
+
+        if (!concurrent.Valid)
+        {
+            ModelState.AddModelError(nameof(DefaultConcurrentRequests), "Use a whole number up to 10000, or leave empty for no limit.");
+        }
+
+        if (!ModelState.IsValid)
+        {
+            await LoadAsync(fillForms: false, cancellationToken);
+            return Page();
+        }
+
+        var defaults = new QuotaLimits(tokens.Value is > 0 ? tokens.Value : null, concurrent.Value is > 0 ? (int)concurrent.Value : null);
+        await quotas.SaveDefaultsAsync(defaults, AccountClaims.UserId(User), cancellationToken);
+        return await DoneAsync($"Default quota saved: {QuotaText.Tokens(defaults.TokensPerDay)}, {QuotaText.Concurrent(defaults.ConcurrentRequests)}.", cancellationToken);
+    }
+
     private async Task<IActionResult> DoneAsync(string message, CancellationToken cancellationToken)
     {
         Message = message;
@@ -142,6 +176,8 @@ public sealed partial class IndexModel(ModelSettingsStore store, ModelLibrary li
             Authors = string.Join('\n', Current.SearchAuthors);
             PageSize = Current.SearchPageSize.ToString(System.Globalization.CultureInfo.InvariantCulture);
             Folders = string.Join('\n', Current.ExtraModelFolders);
+            DefaultTokensPerDay = quotas.Defaults.TokensPerDay?.ToString(System.Globalization.CultureInfo.InvariantCulture);
+            DefaultConcurrentRequests = quotas.Defaults.ConcurrentRequests?.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
         Effective =

@@ -2,6 +2,7 @@ using Htmx;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using MlxManager.Core.Accounts;
+using MlxManager.Core.Usage;
 using MlxManager.Web.Accounts;
 
 namespace MlxManager.Web.Pages.Admin.Users;
@@ -12,13 +13,16 @@ namespace MlxManager.Web.Pages.Admin.Users;
 public sealed record PendingBadge(int Count, bool OutOfBand);
 
 /// <summary>One row of the users table, with the outcome of the last action on it.</summary>
-public sealed record UserRow(UserSummary User, bool IsSelf, string? Message = null, bool IsError = false);
+public sealed record UserRow(UserSummary User, bool IsSelf, UserQuotaView Quota, string? Message = null, bool IsError = false);
+
+/// <summary>A user's quota as the row shows it: their own values (null = the default), what applies, today's tokens.</summary>
+public sealed record UserQuotaView(UserQuota? Own, QuotaLimits Effective, long TokensToday);
 
 /// <summary>A row replaced by an action's result, plus the badge swapped out-of-band.</summary>
 public sealed record UserRowResponse(UserRow? Row, string? DeletedEmail, PendingBadge Badge);
 
 /// <summary>AUTH-05: administrators approve, disable, re-enable, delete, reset passwords, promote and demote.</summary>
-public sealed class IndexModel(UserAdministration accounts) : PageModel
+public sealed class IndexModel(UserAdministration accounts, UsageQuotas quotas) : PageModel
 {
     public IReadOnlyList<UserRow> Rows { get; private set; } = [];
 
@@ -57,6 +61,26 @@ public sealed class IndexModel(UserAdministration accounts) : PageModel
         return await ApplyAsync(id, "Password changed; the user's sessions and tokens end.", accounts.ResetPasswordAsync(ActorId, id, newPassword, cancellationToken), cancellationToken);
     }
 
+    /// <summary>Sets the user's tokens per day and concurrent requests: empty takes the default, 0 is no limit.</summary>
+    public async Task<IActionResult> OnPostQuotaAsync(string id, string? tokensPerDay, string? concurrentRequests, CancellationToken cancellationToken)
+    {
+        if (await accounts.FindAsync(id, cancellationToken) is null)
+        {
+            return NotFound();
+        }
+
+        var tokens = QuotaField.Parse(tokensPerDay, long.MaxValue);
+        var concurrent = QuotaField.Parse(concurrentRequests, 10_000);
+        if (!tokens.Valid || !concurrent.Valid)
+        {
+            return await RespondAsync(id, AccountChange.Refused(
+                "Enter whole numbers: tokens per day and concurrent requests (at most 10000); leave empty for the default, 0 for no limit."), null, cancellationToken);
+        }
+
+        await quotas.SaveUserAsync(id, tokens.Value, (int?)concurrent.Value, cancellationToken);
+        return await RespondAsync(id, AccountChange.Done, "Quota saved; it applies to the next request.", cancellationToken);
+    }
+
     public async Task<IActionResult> OnPostDeleteAsync(string id, CancellationToken cancellationToken)
     {
         var before = await accounts.FindAsync(id, cancellationToken);
@@ -92,7 +116,7 @@ public sealed class IndexModel(UserAdministration accounts) : PageModel
 
         var summary = await accounts.FindAsync(id, cancellationToken);
         var badge = new PendingBadge(await accounts.CountPendingAsync(cancellationToken), OutOfBand: true);
-        var row = summary is null ? null : new UserRow(summary, summary.Id == ActorId, message, !change.Succeeded);
+        var row = summary is null ? null : new UserRow(summary, summary.Id == ActorId, QuotaOf(summary.Id), message, !change.Succeeded);
         return Partial("Partials/_UserRowResponse", new UserRowResponse(row, summary is null ? "The account" : null, badge));
     }
 
@@ -100,7 +124,9 @@ public sealed class IndexModel(UserAdministration accounts) : PageModel
     {
         var actorId = ActorId;
         Rows = (await accounts.ListAsync(cancellationToken))
-            .Select(user => new UserRow(user, user.Id == actorId))
+            .Select(user => new UserRow(user, user.Id == actorId, QuotaOf(user.Id)))
             .ToList();
     }
+
+    private UserQuotaView QuotaOf(string userId) => new(quotas.OverrideOf(userId), quotas.LimitsOf(userId), quotas.TokensToday(userId));
 }
