@@ -45,6 +45,38 @@ public sealed class MetricsEndpointTests(GatewayHost host) : IClassFixture<Gatew
         samples.Where(s => s.Family == "mlxmanager_server_memory_bytes").ShouldAllBe(s => s.Type == "gauge");
     }
 
+    [LinuxFact(PrometheusText.Python, PrometheusText.Parser)]
+    public async Task GatewayRequests_AreCountedPerProfile_WithTokensByKind_AndTimeToFirstTokenAndQueueWaitHistograms()
+    {
+        await SeedProfiles.AddAsync(host.App, "Counted Llama", FixtureCatalog.LlamaTools.RepoId);
+        var (client, user) = await host.NewAccountAsync();
+        using var _ = client;
+        using var scraper = host.Anonymous();
+        scraper.DefaultRequestHeaders.Add("x-api-key", await KeyAsync(user, ApiKeyScopes.Metrics));
+        var streamed = GatewayHost.Chat("Counted Llama", "Hi [[tokens:5]]", stream: true);
+        streamed["stream_options"] = new System.Text.Json.Nodes.JsonObject { ["include_usage"] = true };
+
+        (await client.PostAsJsonAsync("/v1/chat/completions", GatewayHost.Chat("Counted Llama", "Hi [[tokens:3]]"))).EnsureSuccessStatusCode();
+        var stream = await client.PostAsJsonAsync("/v1/chat/completions", streamed);
+        var answer = await stream.Content.ReadAsStringAsync();
+        (await client.PostAsJsonAsync("/v1/chat/completions", GatewayHost.Chat("No such model", "Hi"))).StatusCode.ShouldBe(HttpStatusCode.NotFound);
+
+        var samples = await ScrapeAsync(scraper);
+        bool Counted(PrometheusSample s) => s.Has("source", "gateway") && s.Has("profile", "Counted Llama");
+        samples.Single(s => s.Name == "mlxmanager_requests_total" && Counted(s) && s.Has("outcome", "ok")).Value.ShouldBe(2);
+        samples.Where(s => s.Family == "mlxmanager_requests" && Counted(s)).ShouldAllBe(s => s.Type == "counter");
+        var completion = samples.Single(s => s.Name == "mlxmanager_tokens_total" && Counted(s) && s.Has("kind", "completion")).Value;
+        completion.ShouldBeGreaterThanOrEqualTo(8, answer);
+        samples.Single(s => s.Name == "mlxmanager_tokens_total" && Counted(s) && s.Has("kind", "prompt")).Value.ShouldBeGreaterThan(0);
+        samples.Single(s => s.Name == "mlxmanager_time_to_first_token_seconds_count" && Counted(s)).Value.ShouldBeGreaterThanOrEqualTo(1, "the streamed answer's first token");
+        samples.Single(s => s.Name == "mlxmanager_time_to_first_token_seconds_bucket" && Counted(s) && s.Has("le", "+Inf")).Value
+            .ShouldBe(samples.Single(s => s.Name == "mlxmanager_time_to_first_token_seconds_count" && Counted(s)).Value);
+        samples.Single(s => s.Name == "mlxmanager_queue_wait_seconds_count" && Counted(s)).Value.ShouldBe(2);
+        samples.Single(s => s.Name == "mlxmanager_request_duration_seconds_sum" && Counted(s)).Value.ShouldBeGreaterThan(0);
+        samples.ShouldNotContain(s => s.Labels.Values.Any(v => v == "No such model" || v == user.Id || v == user.Email),
+            "neither a made-up model name nor a user becomes a label");
+    }
+
     [Fact]
     public async Task OnlyAdminsAndKeysWithTheMetricsScope_MayScrape()
     {
