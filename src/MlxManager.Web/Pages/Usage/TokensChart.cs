@@ -24,7 +24,7 @@ public sealed class TokensChart
     public const double Width = 720;
     public const double Height = 240;
     public const double Left = 56;
-    public const double Right = 8;
+    public const double Right = 24;
     public const double Top = 8;
     public const double Bottom = 28;
 
