@@ -25,7 +25,8 @@ public sealed partial class UsageLedgerWriter(UsageLedger ledger, IServiceScopeF
         {
             while (await ledger.Queue.WaitToReadAsync(stoppingToken))
             {
-                await WriteWaitingAsync(stoppingToken);
+                // Not cancelled by shutdown: a batch taken from the queue is written, or it would be lost.
+                await WriteWaitingAsync(CancellationToken.None);
             }
         }
         catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested)

@@ -1,3 +1,4 @@
+using Hangfire;
 using MlxManager.Core.Usage;
 
 namespace MlxManager.Web.Hosting;
@@ -7,6 +8,7 @@ namespace MlxManager.Web.Hosting;
 /// rows on the request path, <see cref="UsageLedgerWriter"/> writes them in batches. Features that count usage register
 /// an <see cref="IUsageObserver"/> (<c>services.AddSingleton&lt;IUsageObserver, MyCounter&gt;()</c>); all are called.
 /// <see cref="UsageQuotas"/> is one of them; its limits and today's tokens are loaded before requests are served.
+/// <see cref="UsageRetention"/> deletes old rows daily (a Hangfire recurring job, scheduled at start-up).
 /// </summary>
 public static class UsageHosting
 {
@@ -21,6 +23,7 @@ public static class UsageHosting
         services.AddSingleton<UsageQuotas>();
         services.AddSingleton<IUsageObserver>(provider => provider.GetRequiredService<UsageQuotas>());
         services.AddHostedService<UsageQuotasStartup>();
+        services.AddHostedService<UsageRetentionSchedule>();
         return builder;
     }
 }
@@ -29,6 +32,18 @@ public static class UsageHosting
 public sealed class UsageQuotasStartup(UsageQuotas quotas) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken) => quotas.LoadAsync(cancellationToken);
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}
+
+/// <summary>Schedules <see cref="UsageRetention"/> at start-up (after the jobs' storage is set up, as every hosted service).</summary>
+public sealed class UsageRetentionSchedule(IRecurringJobManager recurringJobs) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        UsageRetention.Schedule(recurringJobs);
+        return Task.CompletedTask;
+    }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

@@ -55,3 +55,78 @@ public class GatewayLanesTests
         await nextWait;
     }
 }
+
+public class GatewayLanePriorityTests
+{
+    private readonly GatewayLanes _lanes = new(TimeProvider.System);
+
+    [Fact]
+    public async Task ABatchRequest_WaitsWhileInteractiveOnesAreQueued_EvenWhenItCameFirst()
+    {
+        using var running = _lanes.Join(1);
+        await running.WaitForTurnAsync("p", 1, 8, CancellationToken.None);
+        var order = new List<string>();
+        Task Queue(string name, RequestPriority priority)
+        {
+            var ticket = _lanes.Join(1, priority);
+            return ticket.WaitForTurnAsync("p", 1, 8, CancellationToken.None).ContinueWith(_ =>
+            {
+                lock (order)
+                {
+                    order.Add(name);
+                }
+
+                ticket.Dispose();
+            }, TaskScheduler.Default);
+        }
+
+        var waits = new[]
+        {
+            Queue("batch 1", RequestPriority.Batch),
+            Queue("interactive 1", RequestPriority.Interactive),
+            Queue("batch 2", RequestPriority.Batch),
+            Queue("interactive 2", RequestPriority.Interactive),
+        };
+
+        running.Dispose();
+        await Task.WhenAll(waits);
+
+        order.ShouldBe(["interactive 1", "interactive 2", "batch 1", "batch 2"]);
+    }
+
+    [Fact]
+    public async Task ABatchRequest_DoesNotJumpAheadOfQueuedInteractiveOnes_WhenASlotIsFree()
+    {
+        using var running = _lanes.Join(2);
+        await running.WaitForTurnAsync("p", 1, 8, CancellationToken.None);
+        using var interactive = _lanes.Join(2);
+        var interactiveWait = interactive.WaitForTurnAsync("p", 1, 8, CancellationToken.None);
+        using var batch = _lanes.Join(2, RequestPriority.Batch);
+        var batchWait = batch.WaitForTurnAsync("p", 1, 8, CancellationToken.None);
+
+        running.Dispose();
+        await interactiveWait;
+
+        batchWait.IsCompleted.ShouldBeFalse("the slot went to the interactive request, which still runs");
+        interactive.Dispose();
+        await batchWait;
+    }
+
+    [Fact]
+    public async Task TheQueueLimit_CountsBatchAndInteractiveTogether()
+    {
+        using var running = _lanes.Join(3);
+        await running.WaitForTurnAsync("p", 1, 2, CancellationToken.None);
+        using var batch = _lanes.Join(3, RequestPriority.Batch);
+        var batchWait = batch.WaitForTurnAsync("p", 1, 2, CancellationToken.None);
+        using var interactive = _lanes.Join(3);
+        var interactiveWait = interactive.WaitForTurnAsync("p", 1, 2, CancellationToken.None);
+        using var refused = _lanes.Join(3);
+
+        (await Should.ThrowAsync<GatewayException>(refused.WaitForTurnAsync("p", 1, 2, CancellationToken.None))).Status.ShouldBe(429);
+        running.Dispose();
+        await interactiveWait;
+        interactive.Dispose();
+        await batchWait;
+    }
+}
