@@ -79,6 +79,7 @@ public sealed class UsageUiTests(UiHostFixture fixture, ITestOutputHelper output
             await adminUsage.UserFilter.SelectOptionAsync(new SelectOptionValue { Label = "usage-member@example.com" });
             await adminUsage.Apply.ClickAsync();
             await Expect(adminUsage.Table("users")).Not.ToContainTextAsync("usage-other@example.com");
+            await Expect(adminUsage.InUse).Not.ToContainTextAsync("usage-other@example.com");
             await Expect(adminUsage.Table("models")).ToContainTextAsync("mlx-community/Qwen3-4B-4bit");
         });
 

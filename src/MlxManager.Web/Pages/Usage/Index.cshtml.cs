@@ -65,6 +65,11 @@ public sealed class IndexModel(UsageReports reports, UsageNow now, IAuthorizatio
     public async Task<IActionResult> OnGetInUseAsync(CancellationToken cancellationToken)
     {
         IsAdmin = await authorization.IsAdminAsync(User);
+        if (!IsAdmin)
+        {
+            UserFilter = null;
+        }
+
         await LoadInUseAsync(cancellationToken);
         return Partial("Partials/_InUse", this);
     }
@@ -125,6 +130,6 @@ public sealed class IndexModel(UsageReports reports, UsageNow now, IAuthorizatio
     private async Task LoadInUseAsync(CancellationToken cancellationToken)
     {
         Now = time.GetUtcNow();
-        InUse = await now.ReadAsync(AccountClaims.UserId(User)!, IsAdmin, cancellationToken);
+        InUse = await now.ReadAsync(AccountClaims.UserId(User)!, IsAdmin, UserFilter, cancellationToken);
     }
 }

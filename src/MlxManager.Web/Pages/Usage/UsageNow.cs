@@ -11,13 +11,14 @@ public sealed record InUseRow(string Server, string User, string Source, bool Ru
 
 /// <summary>
 /// "In use right now": every gateway request and web-chat turn the profiles' lanes hold (<see cref="GatewayLanes"/>),
-/// with the server and the account. Members see only their own; admins see everyone's.
+/// with the server and the account. Members see only their own; admins see everyone's, or one user's.
 /// </summary>
 public sealed class UsageNow(GatewayLanes lanes, IServerDirectory servers, AppDbContext db)
 {
-    public async Task<IReadOnlyList<InUseRow>> ReadAsync(string viewerId, bool viewerIsAdmin, CancellationToken cancellationToken)
+    public async Task<IReadOnlyList<InUseRow>> ReadAsync(string viewerId, bool viewerIsAdmin, string? userFilter, CancellationToken cancellationToken)
     {
-        var requests = lanes.Requests().Where(r => viewerIsAdmin || r.User?.UserId == viewerId).ToList();
+        var only = viewerIsAdmin ? userFilter : viewerId;
+        var requests = lanes.Requests().Where(r => only is null || r.User?.UserId == only).ToList();
         if (requests.Count == 0)
         {
             return [];
