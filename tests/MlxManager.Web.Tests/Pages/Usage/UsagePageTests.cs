@@ -2,6 +2,7 @@ using System.Net;
 using Microsoft.Extensions.DependencyInjection;
 using MlxManager.Core.Accounts;
 using MlxManager.Core.Accounts.Keys;
+using MlxManager.Core.Data;
 using MlxManager.Core.Usage;
 using MlxManager.Web.Tests.Infrastructure;
 
@@ -114,6 +115,41 @@ public sealed class UsagePageTests(MlxManagerFactory app) : IClassFixture<MlxMan
         html.ShouldContain("Tokens per day by key, last 7 days");
         html.ShouldContain(": 1,500 tokens</title>");
         html.ShouldContain("<span class=\"chart-swatch chart-series-0\" aria-hidden=\"true\"></span>Web chat");
+    }
+
+    [Fact]
+    public async Task NinetyDays_OfManyUsersAndModels_AreReadFromTheDailyTotals_AndAddUp()
+    {
+        var (_, adminClient) = await SignedInAsync("totals-admin", admin: true);
+        var users = new List<AppUser>();
+        for (var i = 0; i < 8; i++)
+        {
+            users.Add(await app.CreateUserAsync($"totals-{i}-{Guid.NewGuid():N}@example.com"));
+        }
+
+        var today = DateTime.UtcNow.Date;
+        var totals = (from day in Enumerable.Range(0, 90)
+                      from user in users
+                      from model in new[] { "bulk/a", "bulk/b", "bulk/c", "bulk/d", "bulk/e" }
+                      select new UsageDailyTotal
+                      {
+                          Day = today.AddDays(-day), UserId = user.Id, Source = UsageSource.Gateway, Model = model,
+                          Requests = 3, PromptTokens = 100 + day, CompletionTokens = 50,
+                      }).ToList();
+        await app.WithScopeAsync(async services =>
+        {
+            var db = services.GetRequiredService<AppDbContext>();
+            db.UsageDailyTotals.AddRange(totals); // days whose rows the retention job already deleted: only totals remain
+            return await db.SaveChangesAsync();
+        });
+
+        var csv = await CsvAsync(adminClient, "/usage?handler=Csv&days=90");
+        var bulk = csv.Skip(1).Where(line => line.Contains(",bulk/")).ToList();
+        var page = await adminClient.GetHtmlAsync("/usage?days=90");
+
+        bulk.Count.ShouldBe(totals.Count);
+        bulk.Sum(line => long.Parse(line.Split(',')[9], System.Globalization.CultureInfo.InvariantCulture)).ShouldBe(totals.Sum(t => t.PromptTokens));
+        page.ShouldMatch(@"<th scope=""row"">bulk/a</th>\s*<td class=""num"">2,160</td>", "8 users × 90 days × 3 requests");
     }
 
     private async Task<(AppUser User, AppClient Client)> SignedInAsync(string name, bool admin = false)
