@@ -120,7 +120,7 @@ public sealed partial class ChatTurnRunner(
         meter.Server(server);
 
         // The turn is use of the server: the gateway's idle unloader never stops it mid-answer and counts idle time from its end.
-        using var activity = scope.ServiceProvider.GetService<Gateway.GatewayLanes>()?.Join(server.Profile.Id);
+        using var activity = scope.ServiceProvider.GetService<Gateway.GatewayLanes>()?.Join(server.Profile.Id, user: new Gateway.LaneUser(userId, Usage.UsageSource.Chat));
         if (conversation.ServerId != server.ServerId)
         {
             await store.SetServerAsync(conversationId, server.ServerId, server.Profile.Id, server.Profile.Name, CancellationToken.None).ConfigureAwait(false);

@@ -1,6 +1,15 @@
 using MlxManager.Core.Servers;
+using MlxManager.Core.Usage;
 
 namespace MlxManager.Core.Gateway;
+
+/// <summary>Who holds a place in a lane: the account and whether it came through the gateway or the web chat.</summary>
+public sealed record LaneUser(string UserId, UsageSource Source);
+
+/// <summary>One request a lane holds now, for the usage page's "in use right now".</summary>
+/// <param name="Running">Forwarded (it has a slot); false while it waits for a slot.</param>
+/// <param name="Since">When it joined the lane.</param>
+public sealed record LaneRequest(int ProfileId, LaneUser? User, bool Running, DateTimeOffset Since);
 
 /// <summary>
 /// One lane per profile: at most its "Max concurrent requests" forwarded at once, the rest waiting first come first
@@ -18,15 +27,26 @@ public sealed class GatewayLanes(TimeProvider time)
     /// <summary>
     /// Joins <paramref name="profileId"/>'s lane. The returned ticket counts as a request in flight (no idle unload) until
     /// disposed; <see cref="Ticket.WaitForTurnAsync"/> then waits for one of the lane's slots, in line with the requests
-    /// of its <paramref name="priority"/>.
+    /// of its <paramref name="priority"/>. <paramref name="user"/> says whose request it is, for <see cref="Requests"/>.
     /// </summary>
-    public Ticket Join(int profileId, RequestPriority priority = RequestPriority.Interactive)
+    public Ticket Join(int profileId, RequestPriority priority = RequestPriority.Interactive, LaneUser? user = null)
     {
         lock (_lock)
         {
             var lane = LaneOf(profileId);
             lane.Holders++;
-            return new Ticket(this, lane, priority);
+            var ticket = new Ticket(this, lane, priority, profileId, user, time.GetUtcNow());
+            lane.Tickets.Add(ticket);
+            return ticket;
+        }
+    }
+
+    /// <summary>Every request the lanes hold now (waiting or running), oldest first.</summary>
+    public IReadOnlyList<LaneRequest> Requests()
+    {
+        lock (_lock)
+        {
+            return [.. _lanes.Values.SelectMany(lane => lane.Tickets).Select(t => t.Describe()).OrderBy(r => r.Since)];
         }
     }
 
@@ -100,6 +120,7 @@ public sealed class GatewayLanes(TimeProvider time)
         public int Holders;
         public int Running;
         public readonly LinkedList<TaskCompletionSource> Waiting = [];
+        public readonly HashSet<Ticket> Tickets = [];
         public readonly LinkedList<TaskCompletionSource> WaitingBatch = [];
         public DateTimeOffset? LastUsed;
         public TaskCompletionSource? Claim;
@@ -133,15 +154,23 @@ public sealed class GatewayLanes(TimeProvider time)
         private readonly GatewayLanes _owner;
         private readonly Lane _lane;
         private readonly RequestPriority _priority;
+        private readonly int _profileId;
+        private readonly LaneUser? _user;
+        private readonly DateTimeOffset _since;
         private bool _running;
         private bool _disposed;
 
-        internal Ticket(GatewayLanes owner, Lane lane, RequestPriority priority)
+        internal Ticket(GatewayLanes owner, Lane lane, RequestPriority priority, int profileId, LaneUser? user, DateTimeOffset since)
         {
             _owner = owner;
             _lane = lane;
             _priority = priority;
+            _profileId = profileId;
+            _user = user;
+            _since = since;
         }
+
+        internal LaneRequest Describe() => new(_profileId, _user, _running, _since);
 
         /// <summary>
         /// Waits for a slot (first, while the lane is claimed, for its server's stop to end): at once when fewer than
@@ -236,6 +265,7 @@ public sealed class GatewayLanes(TimeProvider time)
 
                 _disposed = true;
                 _lane.Holders--;
+                _lane.Tickets.Remove(this);
                 _lane.LastUsed = _owner.LastUsedNow();
                 if (!_running)
                 {

@@ -95,7 +95,7 @@ public static class GatewayEndpoints
                     : GatewayException.ConcurrencyLimitExceeded(refusal.Message);
             }
 
-            using var ticket = services.Lanes.Join(profile.Id, ApiKeyAuthentication.PriorityOf(user));
+            using var ticket = services.Lanes.Join(profile.Id, ApiKeyAuthentication.PriorityOf(user), new LaneUser(userId, UsageSource.Gateway));
             await ticket.WaitForTurnAsync(profile.Name, profile.MaxConcurrentRequests, services.Options.Value.MaxQueue, aborted);
             meter.Admitted();
             var server = await services.Starter.EnsureReadyAsync(profile, RequesterOf(http.User), waited => stream ? SendLoadingAsync(http, waited) : Task.CompletedTask, aborted);

@@ -31,6 +31,8 @@ public static class MlxManagerHosting
         builder.AddChat();              // chat turns and history, engine client, MCP server + clients
         builder.AddGateway();           // OpenAI-compatible /v1: routing, lanes, on-demand start, idle unload
         builder.AddUsage();             // usage ledger: recording off the request path, batched writer
+        builder.AddPrometheusMetrics(); // /metrics: servers' gauges, request and token counters per profile
+        builder.AddUsageReports();      // /usage: reports from the ledger's daily totals, requests in the lanes now
         return builder;
     }
 
@@ -56,6 +58,7 @@ public static class MlxManagerHosting
         app.MapPages();                 // Razor Pages
         app.MapChat();                  // /mcp, /chat/turns/{id}/events, /chat/attachments/{id}
         app.MapGateway();               // /v1/chat/completions, /v1/completions, /v1/models (bearer tokens only)
+        app.MapPrometheusMetrics();     // /metrics (admins, or a personal key with the metrics scope)
         return app;
     }
 }

@@ -1,4 +1,5 @@
 using MlxManager.Core.Gateway;
+using MlxManager.Core.Usage;
 
 namespace MlxManager.Core.Tests.Gateway;
 
@@ -110,6 +111,24 @@ public class GatewayLanesTests
         afterRestart.Forwarded(runId: 11);
         _lanes.Served(5, 11).ShouldBe(1, "a new run starts counting from zero");
         _lanes.Served(5, 10).ShouldBe(0);
+    }
+
+    [Fact]
+    public async Task Requests_NameWhoseRequestsTheLanesHold_RunningOrWaiting_UntilTheyEnd()
+    {
+        var alice = new LaneUser("alice", UsageSource.Gateway);
+        var bob = new LaneUser("bob", UsageSource.Chat);
+        var running = _lanes.Join(3, user: alice);
+        await running.WaitForTurnAsync("p", 1, 8, CancellationToken.None);
+        using var waiting = _lanes.Join(3, RequestPriority.Batch, bob);
+        var wait = waiting.WaitForTurnAsync("p", 1, 8, CancellationToken.None);
+
+        var held = _lanes.Requests();
+
+        held.Select(r => (r.ProfileId, r.User, r.Running)).ShouldBe([(3, alice, true), (3, bob, false)]);
+        running.Dispose();
+        await wait;
+        _lanes.Requests().Select(r => (r.User, r.Running)).ShouldBe([(bob, true)], "alice's request ended; bob's got the slot");
     }
 }
 

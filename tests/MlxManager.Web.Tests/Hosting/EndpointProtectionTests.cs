@@ -47,6 +47,12 @@ public sealed partial class EndpointProtectionTests : IClassFixture<EndpointProt
         AdminWithoutForm,
 
         /// <summary>
+        /// /metrics: like <see cref="Admin"/> for sessions and tokens; a personal key with the metrics scope reaches it
+        /// whoever owns it (an active account).
+        /// </summary>
+        MetricsReader,
+
+        /// <summary>
         /// /error and /status/{code}: shown to anyone for any method (they render re-executed requests, so they take no
         /// antiforgery token) and answer the status they describe: 500 for /error opened directly, the code otherwise.
         /// </summary>
@@ -74,6 +80,8 @@ public sealed partial class EndpointProtectionTests : IClassFixture<EndpointProt
         ["GET /v1/models"] = Member,
         ["GET /v1/models/{**id}"] = Member,
         ["GET /_htmx/antiforgery.js"] = Anyone,
+        // Prometheus scrapes: an admin's session or a key with the metrics scope
+        ["GET /metrics"] = MetricsReader,
 
         // Shown to anyone
         ["GET /error"] = StatusPage,
@@ -144,6 +152,11 @@ public sealed partial class EndpointProtectionTests : IClassFixture<EndpointProt
         ["GET /keys"] = Member,
         ["POST /keys?handler=Create"] = Member,
         ["POST /keys?handler=Revoke"] = Member,
+
+        // Usage (each member's own; admins everyone's)
+        ["GET /usage"] = Member,
+        ["GET /usage?handler=InUse"] = Member,
+        ["GET /usage?handler=Csv"] = Member,
 
         // Administration
         ["GET /admin/users"] = Admin,
@@ -253,7 +266,7 @@ public sealed partial class EndpointProtectionTests : IClassFixture<EndpointProt
                 continue;
             }
             var expected = access == Anyone ? Outcome.Allowed
-                : endpoint.TakesKeys || (endpoint.IsApi && opensApi) ? Expected(access, owner)
+                : endpoint.TakesKeys || (endpoint.IsApi && opensApi) ? Expected(access == MetricsReader ? Member : access, owner)
                 : Outcome.Forbidden;
             ShouldBe(response, expected, endpoint, owner);
         }
@@ -353,7 +366,7 @@ public sealed partial class EndpointProtectionTests : IClassFixture<EndpointProt
         (_, Role.Anonymous) => Outcome.SignIn,
         (SignedIn, _) => Outcome.Allowed,
         (_, Role.Pending) => Outcome.Pending,
-        (Admin or AdminWithoutForm, Role.Member) => Outcome.Forbidden,
+        (Admin or AdminWithoutForm or MetricsReader, Role.Member) => Outcome.Forbidden,
         _ => Outcome.Allowed,
     };
 
