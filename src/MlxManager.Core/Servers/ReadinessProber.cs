@@ -44,7 +44,7 @@ internal sealed class ReadinessProber(ReadinessChecker checker, RunTransitions t
                     continue;
                 }
 
-                var remaining = options.Value.EffectiveLoadTimeout - (time.GetUtcNow() - run.WatchedSince);
+                var remaining = options.Value.LoadTimeoutOf(run.Profile) - (time.GetUtcNow() - run.WatchedSince);
                 if (remaining <= TimeSpan.Zero)
                 {
                     return; // the watcher reports the timeout
