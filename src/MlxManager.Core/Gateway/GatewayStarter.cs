@@ -14,10 +14,11 @@ namespace MlxManager.Core.Gateway;
 public sealed class GatewayStarter(ServerSupervisor supervisor, IOptions<GatewayOptions> options)
 {
     /// <summary>
-    /// The ready server of <paramref name="profile"/>. While it loads, <paramref name="stillLoading"/> is called every
+    /// The ready server of <paramref name="profile"/>, started on behalf of <paramref name="requestedBy"/> (a user's name,
+    /// for the record of who caused a start). While it loads, <paramref name="stillLoading"/> is called every
     /// <see cref="GatewayOptions.LoadingNoticeInterval"/> with the time waited so far (streaming requests send an SSE comment).
     /// </summary>
-    public async Task<ServerSnapshot> EnsureReadyAsync(Profile profile, Func<TimeSpan, Task> stillLoading, CancellationToken cancellationToken)
+    public async Task<ServerSnapshot> EnsureReadyAsync(Profile profile, string requestedBy, Func<TimeSpan, Task> stillLoading, CancellationToken cancellationToken)
     {
         if (supervisor.Find(profile.Id) is { IsReady: true } ready)
         {

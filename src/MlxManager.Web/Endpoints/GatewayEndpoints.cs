@@ -3,6 +3,7 @@ using System.Text.Json.Nodes;
 using Microsoft.AspNetCore.Http.Features;
 using Microsoft.Extensions.Options;
 using MlxManager.Core.Gateway;
+using MlxManager.Web.Accounts;
 using MlxManager.Web.Hosting;
 
 namespace MlxManager.Web.Endpoints;
@@ -71,7 +72,7 @@ public static class GatewayEndpoints
             var profile = route.Profile;
             using var ticket = services.Lanes.Join(profile.Id);
             await ticket.WaitForTurnAsync(profile.Name, profile.MaxConcurrentRequests, services.Options.Value.MaxQueue, aborted);
-            var server = await services.Starter.EnsureReadyAsync(profile, waited => stream ? SendLoadingAsync(http, waited) : Task.CompletedTask, aborted);
+            var server = await services.Starter.EnsureReadyAsync(profile, http.User.Identity?.Name ?? AccountClaims.UserId(http.User) ?? "", waited => stream ? SendLoadingAsync(http, waited) : Task.CompletedTask, aborted);
             using var upstream = await services.Forwarder.SendAsync(server, path, body, aborted);
             await RelayAsync(http, upstream, aborted);
         }
