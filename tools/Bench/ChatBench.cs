@@ -245,7 +245,8 @@ public static partial class ChatBench
         return json.RootElement.TryGetProperty("at", out var at) ? string.Concat(html.AsSpan(0, at.GetInt32()), piece) : piece;
     }
 
-    private static Process StartEngine(string launchers, string cache, Profile profile, int rate)
+    /// <summary>The profile's engine launched by hand (same launcher and arguments as the supervisor); <paramref name="environment"/> wins over the rates.</summary>
+    internal static Process StartEngine(string launchers, string cache, Profile profile, int rate, IReadOnlyDictionary<string, string>? environment = null)
     {
         var engine = EngineRegistry.Discover().Get(profile.Engine);
         var start = new ProcessStartInfo(Path.Combine(launchers, engine.ExecutableName)) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
@@ -257,6 +258,11 @@ public static partial class ChatBench
         start.Environment["HF_HUB_CACHE"] = cache;
         start.Environment["EMULATOR_TOKEN_RATE"] = rate.ToString(CultureInfo.InvariantCulture);
         start.Environment["EMULATOR_PREFILL_RATE"] = "100000";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
         var process = Process.Start(start)!;
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };
