@@ -95,6 +95,11 @@ public sealed class SupervisorChatServers(
         supervisor.Changed += OnChanged;
         try
         {
+            if (IsUnderWay(supervisor.Find(profile.Id)))
+            {
+                underWay.TrySetResult(); // already starting or loading: no further change may come before it is ready
+            }
+
             var start = starter.EnsureReadyAsync(profile, requestedBy, _ => Task.CompletedTask, wait.Token);
             await Task.WhenAny(start, underWay.Task).ConfigureAwait(false);
             await wait.CancelAsync().ConfigureAwait(false);

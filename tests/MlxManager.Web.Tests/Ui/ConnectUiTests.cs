@@ -9,14 +9,8 @@ using static Microsoft.Playwright.Assertions;
 
 namespace MlxManager.Web.Tests.Ui;
 
-/// <summary>A UI host whose HF cache holds the fixture models (the Connect page shows what each can do).</summary>
-public sealed class ConnectUiHostFixture : UiHostFixture
-{
-    public ConnectUiHostFixture() => EngineWorld.Instance.Configure(App);
-}
-
 [CollectionDefinition(Name)]
-public sealed class ConnectUi : ICollectionFixture<ConnectUiHostFixture>
+public sealed class ConnectUi : ICollectionFixture<ServersUiHostFixture> // its own host: the fixture models, no other test's profiles
 {
     public const string Name = "Connect UI";
 }
@@ -24,7 +18,7 @@ public sealed class ConnectUi : ICollectionFixture<ConnectUiHostFixture>
 /// <summary>/connect in Chromium: a member finds it in the nav, sees "no models yet", then every name with copyable snippets.</summary>
 [Collection(ConnectUi.Name)]
 [Trait("Category", "UI")]
-public sealed class ConnectUiTests(ConnectUiHostFixture fixture, ITestOutputHelper output) : UiTest(fixture, output)
+public sealed class ConnectUiTests(ServersUiHostFixture fixture, ITestOutputHelper output) : UiTest(fixture, output)
 {
     private const string Password = "a long enough password";
 
