@@ -149,6 +149,16 @@ public static partial class ChatBench
             stream = true,
             stream_options = new { include_usage = true },
         });
+        var (first, last) = await StreamAsync(http, body);
+        return (first, (tokens - 1) / ((last - first) / 1000));
+    }
+
+    /// <summary>
+    /// POSTs a streaming chat completion (<paramref name="body"/>, with a Content-Length: mlx_lm.server refuses chunked
+    /// bodies) and reads it to the end: milliseconds from sending to the first and to the last content delta.
+    /// </summary>
+    internal static async Task<(double First, double Last)> StreamAsync(HttpClient http, byte[] body)
+    {
         using var content = new ByteArrayContent(body);
         content.Headers.ContentType = new("application/json");
         content.Headers.ContentLength = body.Length;
@@ -174,7 +184,7 @@ public static partial class ChatBench
             }
         }
 
-        return (first!.Value, (tokens - 1) / ((last - first.Value) / 1000));
+        return (first ?? throw new InvalidOperationException("The stream carried no content."), last);
     }
 
     private static async Task<ManagerSample> ThroughManagerAsync(Browser browser, string prompt, int tokens, ChatTurns turns)

@@ -242,31 +242,8 @@ public static class GatewayBench
                 stream = true,
                 max_tokens = tokens + 16,
             });
-            using var content = new ByteArrayContent(body);
-            content.Headers.ContentType = new("application/json");
-            content.Headers.ContentLength = body.Length;
-            var clock = Stopwatch.StartNew();
-            using var request = new HttpRequestMessage(HttpMethod.Post, "v1/chat/completions") { Content = content };
-            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
-            response.EnsureSuccessStatusCode();
-            using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
-            double? first = null;
-            double last = 0;
-            while (await reader.ReadLineAsync() is { } line)
-            {
-                if (line == "data: [DONE]")
-                {
-                    break;
-                }
-
-                if (line.StartsWith("data: {", StringComparison.Ordinal) && line.Contains("\"content\"", StringComparison.Ordinal) && !line.Contains("\"content\": \"\"", StringComparison.Ordinal))
-                {
-                    last = clock.Elapsed.TotalMilliseconds;
-                    first ??= last;
-                }
-            }
-
-            return new Stream(first ?? throw new InvalidOperationException("The stream carried no content."), last);
+            var (first, last) = await ChatBench.StreamAsync(http, body);
+            return new Stream(first, last);
         }
 
         public void Dispose() => http.Dispose();
