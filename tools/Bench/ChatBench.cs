@@ -149,6 +149,16 @@ public static partial class ChatBench
             stream = true,
             stream_options = new { include_usage = true },
         });
+        var (first, last) = await StreamAsync(http, body);
+        return (first, (tokens - 1) / ((last - first) / 1000));
+    }
+
+    /// <summary>
+    /// POSTs a streaming chat completion (<paramref name="body"/>, with a Content-Length: mlx_lm.server refuses chunked
+    /// bodies) and reads it to the end: milliseconds from sending to the first and to the last content delta.
+    /// </summary>
+    internal static async Task<(double First, double Last)> StreamAsync(HttpClient http, byte[] body)
+    {
         using var content = new ByteArrayContent(body);
         content.Headers.ContentType = new("application/json");
         content.Headers.ContentLength = body.Length;
@@ -174,7 +184,7 @@ public static partial class ChatBench
             }
         }
 
-        return (first!.Value, (tokens - 1) / ((last - first.Value) / 1000));
+        return (first ?? throw new InvalidOperationException("The stream carried no content."), last);
     }
 
     private static async Task<ManagerSample> ThroughManagerAsync(Browser browser, string prompt, int tokens, ChatTurns turns)
@@ -245,7 +255,8 @@ public static partial class ChatBench
         return json.RootElement.TryGetProperty("at", out var at) ? string.Concat(html.AsSpan(0, at.GetInt32()), piece) : piece;
     }
 
-    private static Process StartEngine(string launchers, string cache, Profile profile, int rate)
+    /// <summary>The profile's engine launched by hand (same launcher and arguments as the supervisor); <paramref name="environment"/> wins over the rates.</summary>
+    internal static Process StartEngine(string launchers, string cache, Profile profile, int rate, IReadOnlyDictionary<string, string>? environment = null)
     {
         var engine = EngineRegistry.Discover().Get(profile.Engine);
         var start = new ProcessStartInfo(Path.Combine(launchers, engine.ExecutableName)) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
@@ -257,6 +268,11 @@ public static partial class ChatBench
         start.Environment["HF_HUB_CACHE"] = cache;
         start.Environment["EMULATOR_TOKEN_RATE"] = rate.ToString(CultureInfo.InvariantCulture);
         start.Environment["EMULATOR_PREFILL_RATE"] = "100000";
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+
         var process = Process.Start(start)!;
         process.OutputDataReceived += (_, _) => { };
         process.ErrorDataReceived += (_, _) => { };

@@ -23,6 +23,10 @@ const string Usage = """
       startup [--models N] [--runs N]
           the built manager as a child process on a fresh data folder: time to its first answered /login with N (500)
           cached models against an empty cache (target < 2 s)
+      gateway [--runs N] [--rate R] [--tokens N] [--streams N] [--stream-rate R] [--cold-runs N]
+          emulated engines through /v1 against the same engines read directly: one stream's tok/s (target >= 0.98x)
+          and added time to first token (p50 < 5 ms), N (16) concurrent streams' aggregate tok/s (>= 0.95x), and a
+          cold start's request to first token minus the engine's own launch to first token (< 300 ms)
     """;
 
 if (args.Length == 0 || args[0] is "-h" or "--help")
@@ -39,6 +43,7 @@ return args[0] switch
     "chat" => await ChatBench.RunAsync(args[1..]),
     "startup" => await StartupBench.RunAsync(args[1..]),
     "ledger" => await LedgerBench.RunAsync(args[1..]),
+    "gateway" => await GatewayBench.RunAsync(args[1..]),
     _ => Fail($"unknown benchmark '{args[0]}'"),
 };
 

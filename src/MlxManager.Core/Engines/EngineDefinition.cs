@@ -212,6 +212,9 @@ public abstract class EngineDefinition : IEngineDefinition
             [ProfileField.MaxConcurrentRequests] = FieldSupport.Manager(
                 ProfileField.MaxConcurrentRequests,
                 "The gateway forwards at most this many requests at once; the others wait in line."),
+            [ProfileField.LoadTimeoutSeconds] = FieldSupport.Manager(
+                ProfileField.LoadTimeoutSeconds,
+                "The manager fails a start that has not answered a one-token completion within this time."),
         };
         foreach (var support in DescribeEngineFields())
         {

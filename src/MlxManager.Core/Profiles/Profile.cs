@@ -99,6 +99,12 @@ public class Profile
     /// <summary>Gateway requests forwarded to this server at once; more wait in a FIFO queue.</summary>
     public int MaxConcurrentRequests { get; set; } = DefaultMaxConcurrentRequests;
 
+    /// <summary>
+    /// Seconds a start may take until the first answered completion before it fails (a large model on a slow disk needs
+    /// more than a small one); null takes <c>MlxManager:Servers:LoadTimeout</c>.
+    /// </summary>
+    public int? LoadTimeoutSeconds { get; set; }
+
     public DateTimeOffset CreatedAt { get; set; }
 
     public DateTimeOffset UpdatedAt { get; set; }
@@ -135,6 +141,7 @@ public class Profile
         UnloadAfterIdleMinutes = UnloadAfterIdleMinutes,
         KeepLoaded = KeepLoaded,
         MaxConcurrentRequests = MaxConcurrentRequests,
+        LoadTimeoutSeconds = LoadTimeoutSeconds,
         CreatedAt = now,
         UpdatedAt = now,
     };

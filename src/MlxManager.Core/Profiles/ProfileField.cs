@@ -34,6 +34,7 @@ public enum ProfileField
     UnloadAfterIdleMinutes,
     KeepLoaded,
     MaxConcurrentRequests,
+    LoadTimeoutSeconds,
 }
 
 /// <summary>Maps fields to the property names used as keys in validation results (and form field names).</summary>

@@ -14,6 +14,9 @@ public sealed class ProfileValidator(EngineRegistry engines)
 {
     public const int MaxNameLength = 100;
 
+    /// <summary>The longest per-profile load timeout, a day: anything longer is a typo, not a slow disk.</summary>
+    public const int MaxLoadTimeoutSeconds = 86_400;
+
     /// <summary>Validates <paramref name="profile"/>; <paramref name="model"/> adds the checks that need the model's facts.</summary>
     public ProfileValidationResult Validate(Profile profile, ProfileModelFacts? model = null)
     {
@@ -320,6 +323,11 @@ public sealed class ProfileValidator(EngineRegistry engines)
         if (profile.MaxConcurrentRequests is < 1 or > 1024)
         {
             result.AddError(ProfileField.MaxConcurrentRequests, "Max concurrent requests goes from 1 to 1024.");
+        }
+
+        if (profile.LoadTimeoutSeconds is < 1 or > MaxLoadTimeoutSeconds)
+        {
+            result.AddError(ProfileField.LoadTimeoutSeconds, "Load timeout is a number of seconds from 1 to 86400 (a day); leave it empty for the manager's default.");
         }
     }
 

@@ -177,11 +177,10 @@ internal sealed partial class RunWatcher(
             return true;
         }
 
-        if (run.State is ServerState.Starting or ServerState.Loading && now - run.WatchedSince > Options.EffectiveLoadTimeout)
+        if (run.State is ServerState.Starting or ServerState.Loading && Options.LoadTimeoutOf(run.Profile) is var timeout && now - run.WatchedSince > timeout)
         {
-            await transitions.FailAsync(run,
-                $"It did not answer a one-token completion within {Durations.Describe(Options.EffectiveLoadTimeout)} (the load timeout, setting {ServerOptions.SectionName}:LoadTimeout).")
-                .ConfigureAwait(false);
+            var which = run.Profile.LoadTimeoutSeconds is > 0 ? "the profile's load timeout" : $"the load timeout, setting {ServerOptions.SectionName}:LoadTimeout";
+            await transitions.FailAsync(run, $"It did not answer a one-token completion within {Durations.Describe(timeout)} ({which}).").ConfigureAwait(false);
         }
 
         return false;

@@ -46,6 +46,10 @@ public sealed class ServerOptions
 
     internal TimeSpan EffectiveLoadTimeout => LoadTimeout <= TimeSpan.Zero ? TimeSpan.FromMinutes(10) : LoadTimeout;
 
+    /// <summary>The profile's own load timeout when it has one, else <see cref="LoadTimeout"/>.</summary>
+    internal TimeSpan LoadTimeoutOf(Profiles.Profile profile) =>
+        profile.LoadTimeoutSeconds is > 0 and { } seconds ? TimeSpan.FromSeconds(seconds) : EffectiveLoadTimeout;
+
     internal TimeSpan EffectiveGracePeriod => StopGracePeriod < TimeSpan.Zero ? TimeSpan.Zero : StopGracePeriod;
 
     internal int EffectiveKeepRuns => Math.Max(1, KeepRunsPerProfile);

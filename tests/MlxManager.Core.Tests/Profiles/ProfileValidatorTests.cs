@@ -380,4 +380,30 @@ public class ProfileValidatorTests
         result.ErrorsFor(ProfileField.UnloadAfterIdleMinutes).ShouldHaveSingleItem();
         result.ErrorsFor(ProfileField.MaxConcurrentRequests).ShouldBe(["Max concurrent requests goes from 1 to 1024."]);
     }
+
+    [Theory]
+    [InlineData(0)]
+    [InlineData(-5)]
+    [InlineData(86_401)]
+    public void LoadTimeout_OutOfRange_IsRefused(int seconds)
+    {
+        var profile = Valid();
+        profile.LoadTimeoutSeconds = seconds;
+
+        var result = _validator.Validate(profile);
+
+        result.ErrorsFor(ProfileField.LoadTimeoutSeconds).ShouldBe(["Load timeout is a number of seconds from 1 to 86400 (a day); leave it empty for the manager's default."]);
+    }
+
+    [Theory]
+    [InlineData(null)]
+    [InlineData(1)]
+    [InlineData(86_400)]
+    public void LoadTimeout_EmptyOrInRange_IsAccepted(int? seconds)
+    {
+        var profile = Valid();
+        profile.LoadTimeoutSeconds = seconds;
+
+        _validator.Validate(profile).ErrorsFor(ProfileField.LoadTimeoutSeconds).ShouldBeEmpty();
+    }
 }

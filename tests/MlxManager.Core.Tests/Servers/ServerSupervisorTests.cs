@@ -271,6 +271,19 @@ public sealed class ServerSupervisorTests(EngineWorld world, ITestOutputHelper o
     }
 
     [Fact]
+    public async Task Start_WhenTheProbeNeverReturns_FailsAtTheProfilesOwnLoadTimeout_NotTheSetting()
+    {
+        // The setting gives a minute (SupervisorHost); the profile says 3 s and wins.
+        var profile = await _host.AddProfileAsync("hang-own-timeout", MlxLmServer.EngineKey, FixtureCatalog.QwenThinking.RepoId, "EMULATOR_FAULT=hang", p => p.LoadTimeoutSeconds = 3);
+
+        (await _host.Supervisor.StartServerAsync(profile.Id, CancellationToken.None)).Succeeded.ShouldBeTrue();
+        var failed = await _host.Supervisor.WaitUntilSettledAsync(profile.Id, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30));
+
+        failed!.State.ShouldBe(ServerState.Failed);
+        failed.Detail.ShouldContain("within 3.0 s (the profile's load timeout)");
+    }
+
+    [Fact]
     public async Task Chat_WhileLoading_IsRefusedAsStillLoading_AndWaitReturnsWhenReady()
     {
         var profile = await _host.AddProfileAsync("slow", MlxLmServer.EngineKey, FixtureCatalog.Large.RepoId, "EMULATOR_LOAD_RATE=100M");

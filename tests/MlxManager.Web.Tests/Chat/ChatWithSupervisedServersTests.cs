@@ -103,16 +103,54 @@ public sealed class ChatWithSupervisedServersTests(SupervisedChatHost host) : IC
     }
 
     [Fact]
-    public async Task AnOrdinaryUser_CannotStartServersFromTheChat()
+    public async Task AMember_StartsAnOnDemandProfileFromTheChat_ItLoads_AndAnswers()
     {
-        var profile = await SeedProfiles.AddAsync(host.App, "Not for users", FixtureCatalog.Phi8Bit.RepoId);
+        var profile = await SeedProfiles.AddAsync(host.App, "On-demand Qwen", FixtureCatalog.QwenThinking.RepoId);
         using var user = await host.NewUserAsync();
 
-        (await user.App.GetHtmlAsync("/chat")).ShouldNotContain("data-testid=\"profile-choice\"");
+        var page = await user.App.GetHtmlAsync("/chat");
+        page.ShouldContain("data-testid=\"profile-choice\"");
+        page.ShouldContain("On-demand Qwen");
+        var start = await user.App.PostFormAsync("/chat?handler=Start", new Dictionary<string, string> { ["profileId"] = profile.Id.ToString() }, "/chat");
+
+        start.StatusCode.ShouldBe(HttpStatusCode.Redirect, await start.Content.ReadAsStringAsync());
+        start.Headers.Location!.OriginalString.ShouldStartWith("/chat/");
+        var conversation = int.Parse(start.Headers.Location!.OriginalString.Split('/').Last());
+        var started = host.Supervisor.Find(profile.Id).ShouldNotBeNull();
+        started.IsActive.ShouldBeTrue();
+        var turn = await user.TurnAsync(conversation, "Hello [[tokens:8]]");
+
+        turn.Outcome.ShouldBe("answered", turn.Describe());
+        var ready = host.Supervisor.Find(profile.Id)!;
+        ready.State.ShouldBe(ServerState.Ready);
+        ready.RunId.ShouldBe(started.RunId, "one start, the one the member asked for");
+        (await host.Supervisor.StopServerAsync(profile.Id, default)).Succeeded.ShouldBeTrue();
+    }
+
+    [Fact]
+    public async Task AMember_WhoseOnDemandStartIsRefused_SeesTheReason()
+    {
+        var profile = await SeedProfiles.AddAsync(host.App, "Missing model", "nobody/not-downloaded-4bit");
+        using var user = await host.NewUserAsync();
+
+        var start = await user.App.PostFormAsync("/chat?handler=Start", new Dictionary<string, string> { ["profileId"] = profile.Id.ToString() }, "/chat");
+
+        start.StatusCode.ShouldBe(HttpStatusCode.Redirect);
+        start.Headers.Location!.OriginalString.ShouldBe("/chat");
+        WebUtility.HtmlDecode(await user.App.GetHtmlAsync("/chat")).ShouldContain("The model \"Missing model\"");
+    }
+
+    [Fact]
+    public async Task AMember_CannotStartAProfileThatDoesNotStartOnDemand()
+    {
+        var profile = await SeedProfiles.AddAsync(host.App, "Not for users", FixtureCatalog.Phi8Bit.RepoId, configure: p => p.StartOnDemand = false);
+        using var user = await host.NewUserAsync();
+
+        (await user.App.GetHtmlAsync("/chat")).ShouldNotContain("Not for users");
         var start = await user.App.PostFormAsync("/chat?handler=Start", new Dictionary<string, string> { ["profileId"] = profile.Id.ToString() }, "/chat");
 
         start.StatusCode.ShouldBe(HttpStatusCode.Redirect);
         host.Supervisor.Find(profile.Id).ShouldBeNull();
-        WebUtility.HtmlDecode(await user.App.GetHtmlAsync("/chat")).ShouldContain("Only administrators can start servers.");
+        WebUtility.HtmlDecode(await user.App.GetHtmlAsync("/chat")).ShouldContain("\"Not for users\" does not start on demand, so only administrators can start it.");
     }
 }

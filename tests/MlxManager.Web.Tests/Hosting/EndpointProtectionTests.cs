@@ -149,6 +149,7 @@ public sealed partial class EndpointProtectionTests : IClassFixture<EndpointProt
         ["POST /mcp/"] = MemberWithoutForm, // JSON-RPC from the chat's MCP client with a bearer token, not a form
 
         // Personal API keys (a member's own; admins everyone's; another's key id is 404 inside the handler)
+        ["GET /connect"] = Member,
         ["GET /keys"] = Member,
         ["POST /keys?handler=Create"] = Member,
         ["POST /keys?handler=Revoke"] = Member,

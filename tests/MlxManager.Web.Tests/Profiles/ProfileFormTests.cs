@@ -76,6 +76,7 @@ public sealed partial class ProfileFormTests(ProfilesApp app) : IClassFixture<Pr
         fields["Input.UnloadAfterIdleMinutes"] = "0";
         fields["Input.KeepLoaded"] = "true";
         fields["Input.MaxConcurrentRequests"] = "2";
+        fields["Input.LoadTimeoutSeconds"] = "1800";
 
         var response = await client.PostFormAsync("/profiles/new", fields);
 
@@ -83,6 +84,7 @@ public sealed partial class ProfileFormTests(ProfilesApp app) : IClassFixture<Pr
         var saved = (await SeedProfiles.FindAsync(app, "Gateway one")).ShouldNotBeNull();
         (saved.GatewayNames, saved.DefaultForModel, saved.StartOnDemand, saved.UnloadAfterIdleMinutes, saved.KeepLoaded, saved.MaxConcurrentRequests)
             .ShouldBe(("gw-one, gw-uno", true, false, (int?)0, true, 2));
+        saved.LoadTimeoutSeconds.ShouldBe(1800);
     }
 
     public static TheoryData<string, Action<Dictionary<string, string>>, string, string> BadInputs => new()
@@ -90,6 +92,7 @@ public sealed partial class ProfileFormTests(ProfilesApp app) : IClassFixture<Pr
         { "duplicate name", f => f["Input.Name"] = "Existing", "notes-Name", "Another profile is already called \"Existing\"." },
         { "duplicate port", f => f["Input.Port"] = ExistingPort.ToString(System.Globalization.CultureInfo.InvariantCulture), "notes-Port", $"Port {ExistingPort} is already used by the profile \"Existing\"." },
         { "gateway name of another profile", f => f["Input.GatewayNames"] = "existing", "notes-GatewayNames", "\"existing\" is the name of another profile" },
+        { "load timeout of zero", f => f["Input.LoadTimeoutSeconds"] = "0", "notes-LoadTimeoutSeconds", "Load timeout is a number of seconds from 1 to 86400" },
         { "port out of range", f => f["Input.Port"] = "70000", "notes-Port", "Port 70000 is out of range: use 1–65535 (e.g. 8080)." },
         { "missing model", f => f["Input.ModelRef"] = "", "notes-ModelRef", "Choose a model: a downloaded one, or a folder that holds one." },
         { "model not downloaded", f => f["Input.ModelRef"] = "mlx-community/Nope-4bit", "notes-ModelRef", "mlx-community/Nope-4bit is not downloaded" },

@@ -738,6 +738,9 @@ namespace MlxManager.Core.Data.Migrations
                     b.Property<bool>("KeepLoaded")
                         .HasColumnType("INTEGER");
 
+                    b.Property<int?>("LoadTimeoutSeconds")
+                        .HasColumnType("INTEGER");
+
                     b.Property<int>("MaxConcurrentRequests")
                         .HasColumnType("INTEGER");
 

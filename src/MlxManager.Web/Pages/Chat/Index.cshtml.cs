@@ -1,4 +1,5 @@
 using System.Text.Json;
+using Microsoft.AspNetCore.Authorization;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.AspNetCore.Mvc.RazorPages;
 using Microsoft.EntityFrameworkCore;
@@ -13,7 +14,7 @@ using MlxManager.Web.Chat;
 
 namespace MlxManager.Web.Pages.Chat;
 
-/// <summary>A profile without a running server, offered with a Start button.</summary>
+/// <summary>A profile without a running server that the user may start, offered with a Start button.</summary>
 public sealed record StartableProfile(int Id, string Name, string ModelRef, string Engine);
 
 /// <summary>
@@ -28,7 +29,8 @@ public sealed class IndexModel(
     ChatTurns turns,
     AttachmentIntake intake,
     AppDbContext db,
-    ChatMarkdown markdown) : PageModel
+    ChatMarkdown markdown,
+    IAuthorizationService authorization) : PageModel
 {
     public IReadOnlyList<ConversationSummary> Conversations { get; private set; } = [];
 
@@ -321,8 +323,10 @@ public sealed class IndexModel(
         Conversations = await conversations.ListAsync(UserId, cancellationToken);
         Servers = (await servers.ListAsync(cancellationToken)).Where(s => s.State is not ChatServerState.Stopped).ToList();
         var active = Servers.Where(s => s.State is not ChatServerState.Failed).Select(s => s.Profile.Id).ToHashSet();
+        // Members are offered what they may start (profiles that start on demand); administrators every profile.
+        var isAdmin = await authorization.IsAdminAsync(User);
         StartableProfiles = (await db.Profiles.AsNoTracking().OrderBy(p => p.Name).ToListAsync(cancellationToken))
-            .Where(p => !active.Contains(p.Id))
+            .Where(p => !active.Contains(p.Id) && (isAdmin || p.StartOnDemand))
             .Select(p => new StartableProfile(p.Id, p.Name, p.ModelRef, p.Engine))
             .ToList();
     }

@@ -77,6 +77,8 @@ public sealed class ProfileInput
 
     public int MaxConcurrentRequests { get; set; } = Profile.DefaultMaxConcurrentRequests;
 
+    public int? LoadTimeoutSeconds { get; set; }
+
     /// <summary>The model the profile names: the chosen library model, or the typed folder.</summary>
     public string EffectiveModelRef => (ModelRef == FolderChoice ? ModelFolder : ModelRef)?.Trim() ?? "";
 
@@ -110,6 +112,7 @@ public sealed class ProfileInput
         UnloadAfterIdleMinutes = profile.UnloadAfterIdleMinutes,
         KeepLoaded = profile.KeepLoaded,
         MaxConcurrentRequests = profile.MaxConcurrentRequests,
+        LoadTimeoutSeconds = profile.LoadTimeoutSeconds,
     };
 
     /// <summary>Copies the fields onto <paramref name="profile"/> (trimmed; empty texts become null).</summary>
@@ -142,6 +145,7 @@ public sealed class ProfileInput
         profile.UnloadAfterIdleMinutes = UnloadAfterIdleMinutes;
         profile.KeepLoaded = KeepLoaded;
         profile.MaxConcurrentRequests = MaxConcurrentRequests;
+        profile.LoadTimeoutSeconds = LoadTimeoutSeconds;
         return profile;
     }
 

@@ -1,4 +1,5 @@
-// Keys page: the "Copy" button next to a new key's secret (no inline script: the Content-Security-Policy refuses it).
+// Copy buttons: data-copy="<selector>" copies that element's text (a new key's secret on /keys, the base URL and
+// snippets on /connect). A file, not inline script: the Content-Security-Policy refuses inline script.
 (function () {
     "use strict";
 
