@@ -386,7 +386,7 @@ internal static class DownloadsBench
     }
 
     /// <summary>User + system CPU of the children that ended (getrusage RUSAGE_CHILDREN); NaN off Linux.</summary>
-    private static double ChildrenCpuSeconds()
+    internal static double ChildrenCpuSeconds()
     {
         if (!OperatingSystem.IsLinux() || GetRusage(-1, out var usage) != 0)
         {
