@@ -1,5 +1,4 @@
 using Microsoft.EntityFrameworkCore;
-using Microsoft.EntityFrameworkCore.Diagnostics;
 using MlxManager.Core.Data;
 
 namespace MlxManager.Web.Hosting;
@@ -9,11 +8,8 @@ public static partial class DatabaseHosting
 {
     public static WebApplicationBuilder AddDatabase(this WebApplicationBuilder builder)
     {
-        // Migrate() would otherwise rebuild the model of the last snapshot and diff it against the current model at
-        // every start, only to log a warning for developers; DataFolderHostingTests.Migrations_CoverTheWholeModel checks it.
-        builder.Services.AddDbContext<AppDbContext>((services, options) => options
-            .UseSqlite(SqliteDatabase.ConnectionString(services.GetRequiredService<DataDirectory>().AppDatabasePath))
-            .ConfigureWarnings(warnings => warnings.Ignore(RelationalEventId.PendingModelChangesWarning)));
+        builder.Services.AddDbContext<AppDbContext>((services, options) =>
+            options.UseSqlite(SqliteDatabase.ConnectionString(services.GetRequiredService<DataDirectory>().AppDatabasePath)));
 
         // Hosted services start in registration order, and all of them before Kestrel accepts
         // requests: registering this before AddJobs() means no page or job sees an old schema.
