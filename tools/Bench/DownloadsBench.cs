@@ -13,10 +13,12 @@ namespace MlxManager.Bench;
 /// <summary>
 /// <c>Bench downloads</c>: writes a model of at least 1 GB (ModelFixtures, several shards), serves it from the
 /// HubEmulator running as its own process on loopback, then in each round downloads every file with <c>curl -L -o</c>
-/// (one curl, files one after another, following the redirect to the CDN; then the same with <c>--parallel</c>) and with
-/// the app's download engine (<see cref="ModelDownloader"/>: the class the download job drives, with the default
-/// settings) into an empty HF cache. Prints throughput of each, the ratio, and this process's memory growth while the
-/// engine downloads (resident set and managed heap, sampled every 20 ms).
+/// (one curl, files one after another, following the redirect to the CDN) and with the app's download engine
+/// (<see cref="ModelDownloader"/>: the class the download job drives, with the default settings) into an empty HF
+/// cache. Three cases: full speed, the emulator capped at <c>--rate-mb</c> (250 MB/s, a fast real line, through its
+/// own throttle fault), and full speed beside a process keeping one core busy. Prints throughput and CPU seconds per
+/// GB of each (curl's from getrusage of its children, the app's from this process), the median ratios, and this
+/// process's memory growth while the engine downloads (resident set and managed heap, sampled every 20 ms).
 /// </summary>
 internal static class DownloadsBench
 {
@@ -26,15 +28,16 @@ internal static class DownloadsBench
     {
         var sizeMb = IntOption(args, "--size-mb", 1024);
         var shards = IntOption(args, "--shards", 4);
-        var rounds = IntOption(args, "--rounds", 2);
+        var rounds = IntOption(args, "--rounds", 3);
         var parallel = IntOption(args, "--parallel", new DownloadOptions().ParallelFiles);
         var bufferKb = IntOption(args, "--buffer-kb", new DownloadOptions().BufferBytes / 1024);
+        var rateMb = IntOption(args, "--rate-mb", 250);
         var keep = args.Contains("--keep");
         var work = StringOption(args, "--work") ?? Path.Combine(Path.GetTempPath(), "mlxm-bench-downloads-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(work);
         try
         {
-            return await RunInAsync(work, sizeMb, shards, rounds, parallel, bufferKb * 1024);
+            return await RunInAsync(work, sizeMb, shards, rounds, parallel, bufferKb * 1024, rateMb);
         }
         finally
         {
@@ -45,7 +48,7 @@ internal static class DownloadsBench
         }
     }
 
-    private static async Task<int> RunInAsync(string work, int sizeMb, int shards, int rounds, int parallel, int bufferBytes)
+    private static async Task<int> RunInAsync(string work, int sizeMb, int shards, int rounds, int parallel, int bufferBytes, int rateMb)
     {
         var root = Path.Combine(work, "hub");
         Console.WriteLine($"Writing a {sizeMb} MiB model in {shards} shards under {root} …");
@@ -59,7 +62,7 @@ internal static class DownloadsBench
         using var emulator = StartEmulator(root, port);
         try
         {
-            return await MeasureAsync(work, repo, emulator, port, shards, rounds, parallel, bufferBytes);
+            return await MeasureAsync(work, repo, emulator, port, shards, rounds, parallel, bufferBytes, rateMb);
         }
         finally
         {
@@ -67,45 +70,144 @@ internal static class DownloadsBench
         }
     }
 
-    private static async Task<int> MeasureAsync(string work, WrittenRepo repo, Process emulator, int port, int shards, int rounds, int parallel, int bufferBytes)
+    private static async Task<int> MeasureAsync(string work, WrittenRepo repo, Process emulator, int port, int shards, int rounds, int parallel, int bufferBytes, int rateMb)
     {
         var totalBytes = repo.Files.Sum(f => f.Size);
         var endpoint = $"http://127.0.0.1:{port}";
         await WaitForEmulatorAsync(endpoint, emulator);
-        Console.WriteLine($"HubEmulator (pid {emulator.Id}) on {endpoint}; curl {CurlVersion()}");
+        Console.WriteLine($"HubEmulator (pid {emulator.Id}) on {endpoint}; curl {CurlVersion()}; {Environment.ProcessorCount} cores");
+        Console.WriteLine($"Each round: curl -L -o (files one after another) then the app's engine ({parallel} files at once); {rounds} rounds per case");
         Console.WriteLine();
 
-        var curlSequential = new List<(double Seconds, double CpuSeconds)>();
-        var curlParallel = new List<(double Seconds, double CpuSeconds)>();
-        var app = new List<(double Seconds, Memory Memory)>();
-        for (var round = 1; round <= rounds; round++)
+        var cases = new[]
         {
-            var seq = await CurlAsync(work, endpoint, repo, parallel: 0);
-            curlSequential.Add(seq);
-            var par = await CurlAsync(work, endpoint, repo, parallel);
-            curlParallel.Add(par);
-            var engine = await EngineAsync(work, endpoint, repo, parallel, bufferBytes);
-            app.Add(engine);
-            Console.WriteLine($"round {round}: curl {Rate(totalBytes, seq.Seconds)} (cpu {seq.CpuSeconds:F2} s), curl --parallel {Rate(totalBytes, par.Seconds)} (cpu {par.CpuSeconds:F2} s), app {Rate(totalBytes, engine.Seconds)} (cpu {engine.Memory.CpuSeconds:F2} s; RSS +{engine.Memory.RssGrowth / 1e6:F1} MB, heap +{engine.Memory.HeapGrowth / 1e6:F1} MB)");
+            new Case("unthrottled", null, Neighbour: false, TargetRatio: 0.90),
+            new Case($"throttled to {rateMb} MB/s", rateMb * 1_000_000L, Neighbour: false, TargetRatio: 0.97),
+            new Case("unthrottled, CPU-bound neighbour", null, Neighbour: true, TargetRatio: 0.90),
+        };
+        var missed = new List<string>();
+        var summaries = new List<string>();
+        double? unthrottledAppCpu = null, unthrottledCurlCpu = null;
+        long peakRss = 0, peakHeap = 0, allocated = 0;
+        foreach (var current in cases)
+        {
+            await SetThrottleAsync(endpoint, current.BytesPerSecond);
+            var curl = new List<(double Seconds, double CpuSeconds)>();
+            var app = new List<(double Seconds, Memory Memory)>();
+            for (var round = 1; round <= rounds; round++)
+            {
+                using (current.Neighbour ? Neighbour.Start() : null)
+                {
+                    curl.Add(await CurlAsync(work, endpoint, repo, parallel: 0));
+                    app.Add(await EngineAsync(work, endpoint, repo, parallel, bufferBytes));
+                }
+
+                var (c, e) = (curl[^1], app[^1]);
+                Console.WriteLine($"  {current.Name}, round {round}: curl {Rate(totalBytes, c.Seconds)} (cpu {c.CpuSeconds:F2} s), app {Rate(totalBytes, e.Seconds)} (cpu {e.Memory.CpuSeconds:F2} s; RSS +{e.Memory.RssGrowth / 1e6:F1} MB, heap +{e.Memory.HeapGrowth / 1e6:F1} MB)");
+            }
+
+            var curlSeconds = Median(curl.Select(c => c.Seconds));
+            var appSeconds = Median(app.Select(a => a.Seconds));
+            var ratio = curlSeconds / appSeconds;
+            var gb = totalBytes / 1e9;
+            var curlCpu = Median(curl.Select(c => c.CpuSeconds)) / gb;
+            var appCpu = Median(app.Select(a => a.Memory.CpuSeconds)) / gb;
+            if (current.BytesPerSecond is null && !current.Neighbour)
+            {
+                (unthrottledAppCpu, unthrottledCurlCpu) = (appCpu, curlCpu);
+            }
+
+            peakRss = Math.Max(peakRss, app.Max(a => a.Memory.RssGrowth));
+            peakHeap = Math.Max(peakHeap, app.Max(a => a.Memory.HeapGrowth));
+            allocated = Math.Max(allocated, app.Max(a => a.Memory.Allocated));
+            summaries.Add($"  {current.Name,-34} curl {Rate(totalBytes, curlSeconds),10}  app {Rate(totalBytes, appSeconds),10}  ratio {ratio:F2} median (spread {Spread(curl.Select(c => c.Seconds), app.Select(a => a.Seconds))}; target ≥ {current.TargetRatio:F2})  cpu/GB curl {curlCpu:F2} s, app {appCpu:F2} s (×{appCpu / curlCpu:F2})");
+            if (ratio < current.TargetRatio)
+            {
+                missed.Add($"{current.Name} ratio {ratio:F2} < {current.TargetRatio:F2}");
+            }
         }
 
-        var bestCurl = curlSequential.Min(c => c.Seconds);
-        var bestCurlParallel = curlParallel.Min(c => c.Seconds);
-        var bestApp = app.Min(a => a.Seconds);
-        var medianCurl = Median(curlSequential.Select(c => c.Seconds));
-        var medianApp = Median(app.Select(a => a.Seconds));
-        var peakRss = app.Max(a => a.Memory.RssGrowth);
-        var peakHeap = app.Max(a => a.Memory.HeapGrowth);
-        var allocated = app.Max(a => a.Memory.Allocated);
+        await SetThrottleAsync(endpoint, null);
         Console.WriteLine();
-        Console.WriteLine($"Downloaded {totalBytes / 1e6:F0} MB ({repo.Files.Count} files, {shards} shards) over loopback, best of {rounds} round(s):");
-        Console.WriteLine($"  curl -L -o (one after another)   {Rate(totalBytes, bestCurl),12}   {bestCurl,6:F2} s");
-        Console.WriteLine($"  curl -L -o --parallel ({parallel})       {Rate(totalBytes, bestCurlParallel),12}   {bestCurlParallel,6:F2} s");
-        Console.WriteLine($"  app download engine ({parallel} files)  {Rate(totalBytes, bestApp),12}   {bestApp,6:F2} s   (sha256 of every shard computed while streaming)");
-        Console.WriteLine($"  ratio app / curl            {bestCurl / bestApp,6:F2} best, {medianCurl / medianApp:F2} median   (target ≥ 0.90)");
-        Console.WriteLine($"  ratio app / curl --parallel {bestCurlParallel / bestApp,6:F2}");
-        Console.WriteLine($"  app peak memory growth while downloading: resident set +{peakRss / 1e6:F1} MB, managed heap +{peakHeap / 1e6:F1} MB (target < 100 MB); {allocated / 1e6:F1} MB allocated in all");
-        return 0;
+        Console.WriteLine($"Downloaded {totalBytes / 1e6:F0} MB ({repo.Files.Count} files, {shards} shards) over loopback; medians of {rounds} rounds (sha256 of every shard computed while streaming):");
+        summaries.ForEach(Console.WriteLine);
+        var cpuRatio = unthrottledAppCpu!.Value / unthrottledCurlCpu!.Value;
+        var hashCpu = Sha256CpuSecondsPerGb();
+        Console.WriteLine($"  app CPU per GB, unthrottled: ×{cpuRatio:F2} curl's (target ≤ 1.30); sha256 alone takes {hashCpu:F2} s per GB here, so curl plus the hash the app must check is ×{(unthrottledCurlCpu.Value + hashCpu) / unthrottledCurlCpu.Value:F2}");
+        Console.WriteLine($"  app peak memory growth while downloading: resident set +{peakRss / 1e6:F1} MB, managed heap +{peakHeap / 1e6:F1} MB (target < 100 MB); {allocated / 1e6:F1} MB allocated in one download");
+        if (cpuRatio > 1.3)
+        {
+            missed.Add($"app CPU/GB ×{cpuRatio:F2} curl's > 1.30");
+        }
+
+        if (peakRss >= 100_000_000)
+        {
+            missed.Add($"memory growth {peakRss / 1e6:F0} MB ≥ 100 MB");
+        }
+
+        Console.WriteLine(missed.Count == 0 ? "targets met" : $"targets missed: {string.Join("; ", missed)}");
+        return missed.Count == 0 ? 0 : 1;
+    }
+
+    /// <summary>CPU seconds this process spends on sha256 per GB (128 KiB chunks, as the engine hashes them).</summary>
+    private static double Sha256CpuSecondsPerGb()
+    {
+        var chunk = new byte[128 * 1024];
+        Random.Shared.NextBytes(chunk);
+        using var hash = System.Security.Cryptography.IncrementalHash.CreateHash(System.Security.Cryptography.HashAlgorithmName.SHA256);
+        var before = Process.GetCurrentProcess().TotalProcessorTime;
+        const int chunks = 4096; // 512 MiB
+        for (var i = 0; i < chunks; i++)
+        {
+            hash.AppendData(chunk);
+        }
+
+        hash.GetHashAndReset();
+        var seconds = (Process.GetCurrentProcess().TotalProcessorTime - before).TotalSeconds;
+        return seconds / (chunks * (double)chunk.Length / 1e9);
+    }
+
+    /// <summary>One condition of the link: the emulator's global cap (null: full speed) and whether a neighbour spins a core.</summary>
+    private sealed record Case(string Name, long? BytesPerSecond, bool Neighbour, double TargetRatio);
+
+    /// <summary>
+    /// A CPU-bound process beside both contestants (<c>sha256sum /dev/zero</c>: one core busy, hardly any I/O), as the
+    /// engines are on a Mac that serves models while it downloads.
+    /// </summary>
+    private sealed class Neighbour : IDisposable
+    {
+        private readonly Process _process;
+
+        private Neighbour(Process process) => _process = process;
+
+        public static Neighbour Start()
+        {
+            var start = new ProcessStartInfo("sha256sum") { UseShellExecute = false, RedirectStandardOutput = true };
+            start.ArgumentList.Add("/dev/zero");
+            return new Neighbour(Process.Start(start) ?? throw new InvalidOperationException("sha256sum did not start"));
+        }
+
+        public void Dispose()
+        {
+            _process.Kill();
+            _process.WaitForExit();
+            _process.Dispose();
+        }
+    }
+
+    /// <summary>Sets the emulator's cap on all file bodies together through its control API (null lifts it).</summary>
+    private static async Task SetThrottleAsync(string endpoint, long? bytesPerSecond)
+    {
+        using var http = new HttpClient();
+        var body = bytesPerSecond is { } rate ? $"{{\"throttleBytesPerSecond\":{rate}}}" : "{}";
+        using var response = await http.PostAsync($"{endpoint}/_emulator/faults", new StringContent(body, System.Text.Encoding.UTF8, "application/json"));
+        response.EnsureSuccessStatusCode();
+    }
+
+    private static string Spread(IEnumerable<double> curl, IEnumerable<double> app)
+    {
+        var (c, a) = (curl.ToList(), app.ToList());
+        return $"curl {c.Min():F2}–{c.Max():F2} s, app {a.Min():F2}–{a.Max():F2} s";
     }
 
     private sealed record Memory(long RssGrowth, long HeapGrowth, long Allocated, double CpuSeconds);
@@ -303,7 +405,7 @@ internal static class DownloadsBench
     }
 
     /// <summary>User + system CPU of the children that ended (getrusage RUSAGE_CHILDREN); NaN off Linux.</summary>
-    private static double ChildrenCpuSeconds()
+    internal static double ChildrenCpuSeconds()
     {
         if (!OperatingSystem.IsLinux() || GetRusage(-1, out var usage) != 0)
         {

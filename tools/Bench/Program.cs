@@ -10,9 +10,11 @@ const string Usage = """
       servers [--servers N] [--idle-seconds S] [--busy-seconds S] [--clients N] [--load-seconds S] [--settle-seconds S]
           the manager's own CPU with N (8) emulated servers running, and the server-tiles fragment under 20 clients
           against a static file served by the same app (targets: CPU < 2 %, p95 < 10 ms and ≤ 3x static)
-      downloads [--size-mb N] [--shards N] [--rounds N] [--parallel N] [--buffer-kb N] [--work <folder>] [--keep]
+      downloads [--size-mb N] [--shards N] [--rounds N] [--parallel N] [--buffer-kb N] [--rate-mb N] [--work <folder>] [--keep]
           a ≥ 1 GB model from the HubEmulator (a separate process, loopback): the app's download engine
-          against curl -L -o on the same files, in the same run; throughput ratio and memory growth
+          against curl -L -o on the same files, in the same run, at full speed, capped at --rate-mb (250) and beside
+          a CPU-bound neighbour; median throughput ratios (targets ≥ 0.9, ≥ 0.97 capped), CPU seconds per GB of
+          each (app ≤ 1.3x curl's) and memory growth (< 100 MB)
       chat [--runs N]
           tokens/s and time to first token: the manager's chat stream against the same engine read directly, and on
           a 32k-token answer at 500 tok/s the bytes a running turn keeps against the answer's HTML (target <= 2x)

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Net.Http;
 using System.Runtime.ExceptionServices;
 using System.Security.Cryptography;
@@ -16,10 +15,10 @@ namespace MlxManager.Core.Downloads;
 /// <summary>
 /// Downloads every file of one commit of a model repository into the Hugging Face cache, byte for byte the layout
 /// huggingface_hub writes (see <see cref="HfCacheRepo"/>). Files stream into <c>blobs/&lt;etag&gt;.incomplete</c>
-/// through one pooled buffer each (constant memory), several at once; an interrupted file resumes with
+/// through two pooled buffers each (constant memory), several at once; an interrupted file resumes with
 /// <c>Range: bytes=&lt;have&gt;-</c> after a fresh resolve (CDN links are signed and expire), a 200 instead of a 206
-/// starts it over; the sha256 of LFS files (the git blob sha1 of the others) is computed while streaming (the bytes
-/// already on disk first) and must equal the ETag before the file is renamed into place under its
+/// starts it over; the sha256 of LFS files (the git blob sha1 of the others) is computed while streaming, beside the
+/// write and while the next chunk is read (<see cref="PipelinedBlobWriter"/>; the bytes already on disk first) and must equal the ETag before the file is renamed into place under its
 /// <c>.locks/…/&lt;etag&gt;.lock</c>. Then the snapshot is linked and <c>refs/&lt;revision&gt;</c> written last.
 /// </summary>
 /// <remarks>
@@ -363,63 +362,55 @@ public sealed partial class ModelDownloader
     private async Task TransferAsync(HfCacheRepo cache, DownloadPlan plan, PlannedFile file, DownloadProgress progress, Attempt attempt, CancellationToken cancellationToken)
     {
         var incomplete = cache.IncompletePath(file.Etag);
-        var buffer = ArrayPool<byte>.Shared.Rent(Math.Max(4096, _options.BufferBytes));
         using var hash = ContentHash.For(file);
-        try
+        using (var handle = PartialBlobFile.Open(incomplete))
         {
-            using (var handle = PartialBlobFile.Open(incomplete))
+            var have = RandomAccess.GetLength(handle);
+            progress.FileStarted(file.Path, file.Size, Math.Min(have, file.Size));
+            if (have > file.Size)
             {
-                var have = RandomAccess.GetLength(handle);
-                progress.FileStarted(file.Path, file.Size, Math.Min(have, file.Size));
-                if (have > file.Size)
-                {
-                    LogTooLong(_logger, file.Path, have, file.Size);
-                    progress.Discarded(file.Path, have);
-                    PartialBlobFile.Truncate(handle, incomplete);
-                    have = 0;
-                }
-
-                if (have > 0)
-                {
-                    progress.SetChecking(file.Path, true);
-                    await PartialBlobFile.HashPrefixAsync(handle, have, hash, buffer, cancellationToken).ConfigureAwait(false);
-                    progress.SetChecking(file.Path, false);
-                }
-
-                if (have < file.Size)
-                {
-                    have = await StreamAsync(plan, file, handle, incomplete, have, hash, buffer, progress, attempt, cancellationToken).ConfigureAwait(false);
-                }
+                LogTooLong(_logger, file.Path, have, file.Size);
+                progress.Discarded(file.Path, have);
+                PartialBlobFile.Truncate(handle, incomplete);
+                have = 0;
             }
 
-            if (hash.Expected is { } expected)
+            if (have > 0)
             {
-                var actual = hash.Finish();
-                if (!string.Equals(actual, expected, StringComparison.OrdinalIgnoreCase))
-                {
-                    File.Delete(incomplete);
-                    progress.Discarded(file.Path, file.Size);
-                    throw new CorruptBlobException($"{file.Path} arrived with {hash.Name} {Short(actual)} instead of {Short(expected)}; its bytes were damaged on the way and it is downloaded again");
-                }
+                progress.SetChecking(file.Path, true);
+                await PartialBlobFile.HashPrefixAsync(handle, have, hash, ChunkBytes, cancellationToken).ConfigureAwait(false);
+                progress.SetChecking(file.Path, false);
             }
 
-            try
+            if (have < file.Size)
             {
-                File.Move(incomplete, cache.BlobPath(file.Etag), overwrite: false);
-            }
-            catch (IOException) when (File.Exists(cache.BlobPath(file.Etag)) && new FileInfo(cache.BlobPath(file.Etag)).Length == file.Size)
-            {
-                // The same content arrived under another name first; this copy is not needed.
-                File.Delete(incomplete);
+                have = await StreamAsync(plan, file, handle, incomplete, have, hash, progress, attempt, cancellationToken).ConfigureAwait(false);
             }
         }
-        finally
+
+        if (hash.Expected is { } expected)
         {
-            ArrayPool<byte>.Shared.Return(buffer);
+            var actual = hash.Finish();
+            if (!string.Equals(actual, expected, StringComparison.OrdinalIgnoreCase))
+            {
+                File.Delete(incomplete);
+                progress.Discarded(file.Path, file.Size);
+                throw new CorruptBlobException($"{file.Path} arrived with {hash.Name} {Short(actual)} instead of {Short(expected)}; its bytes were damaged on the way and it is downloaded again");
+            }
+        }
+
+        try
+        {
+            File.Move(incomplete, cache.BlobPath(file.Etag), overwrite: false);
+        }
+        catch (IOException) when (File.Exists(cache.BlobPath(file.Etag)) && new FileInfo(cache.BlobPath(file.Etag)).Length == file.Size)
+        {
+            // The same content arrived under another name first; this copy is not needed.
+            File.Delete(incomplete);
         }
     }
 
-    private async Task<long> StreamAsync(DownloadPlan plan, PlannedFile file, SafeFileHandle handle, string incomplete, long have, ContentHash hash, byte[] buffer, DownloadProgress progress, Attempt attempt, CancellationToken cancellationToken)
+    private async Task<long> StreamAsync(DownloadPlan plan, PlannedFile file, SafeFileHandle handle, string incomplete, long have, ContentHash hash, DownloadProgress progress, Attempt attempt, CancellationToken cancellationToken)
     {
         // A fresh resolve each time: the CDN link is signed and may have expired since the last attempt.
         await using var response = await _hub.OpenFileAsync(plan.RepoId, file.Path, plan.Commit, from: have, cancellationToken: cancellationToken).ConfigureAwait(false);
@@ -443,9 +434,21 @@ public sealed partial class ModelDownloader
 
         var content = response.Content;
         using var stall = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        while (have < file.Size)
+        await using var writer = new PipelinedBlobWriter(handle, incomplete, hash, have, ChunkBytes);
+
+        // Counts only bytes on disk and hashed: a resume starts after them.
+        void Committed(int bytes)
         {
-            var wanted = (int)Math.Min(buffer.Length, file.Size - have);
+            have += bytes;
+            attempt.ReceivedBytes += bytes;
+            progress.Received(file.Path, bytes);
+        }
+
+        var arrived = have;
+        while (arrived < file.Size)
+        {
+            var buffer = writer.Buffer;
+            var wanted = (int)Math.Min(buffer.Length, file.Size - arrived);
             var filled = 0;
             ExceptionDispatchInfo? broken = null;
             while (filled < wanted)
@@ -454,7 +457,7 @@ public sealed partial class ModelDownloader
                 int read;
                 try
                 {
-                    read = await content.ReadAsync(buffer.AsMemory(filled, wanted - filled), stall.Token).ConfigureAwait(false);
+                    read = await content.ReadAsync(buffer[filled..wanted], stall.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                 {
@@ -479,29 +482,20 @@ public sealed partial class ModelDownloader
             if (filled > 0)
             {
                 // Every byte that arrived goes to disk, also when the transfer just broke: the resume starts after it.
-                hash.Append(buffer.AsSpan(0, filled));
-                try
-                {
-                    await RandomAccess.WriteAsync(handle, buffer.AsMemory(0, filled), have, CancellationToken.None).ConfigureAwait(false);
-                }
-                catch (IOException exception)
-                {
-                    throw new DownloadFailedException($"Could not write {incomplete}: {exception.Message}", exception);
-                }
-
-                have += filled;
-                attempt.ReceivedBytes += filled;
-                progress.Received(file.Path, filled);
+                Committed(await writer.SubmitAsync(filled).ConfigureAwait(false));
+                arrived += filled;
             }
 
-            broken?.Throw();
-            if (filled == 0)
+            if (broken is not null || filled == 0)
             {
+                Committed(await writer.FlushAsync().ConfigureAwait(false));
+                broken?.Throw();
                 throw new IOException($"the connection ended after {have} of {file.Size} bytes");
             }
         }
 
-        if (await content.ReadAsync(buffer.AsMemory(0, 1), cancellationToken).ConfigureAwait(false) != 0)
+        Committed(await writer.FlushAsync().ConfigureAwait(false));
+        if (await content.ReadAsync(writer.Buffer[..1], cancellationToken).ConfigureAwait(false) != 0)
         {
             throw new IOException($"the server sent more than the {file.Size} bytes of {file.Path}");
         }
@@ -540,6 +534,8 @@ public sealed partial class ModelDownloader
         var capped = Math.Min(exponential, _options.RetryMaxDelay.TotalMilliseconds);
         return TimeSpan.FromMilliseconds(capped * (0.5 + (Random.Shared.NextDouble() * 0.5)));
     }
+
+    private int ChunkBytes => Math.Max(4096, _options.BufferBytes);
 
     private static string Short(string text) => text.Length > 12 ? text[..12] : text;
 

@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Win32.SafeHandles;
@@ -7,20 +8,28 @@ namespace MlxManager.Core.Downloads;
 /// <summary>The <c>blobs/&lt;etag&gt;.incomplete</c> file of a transfer: opened for resuming, emptied to start over, hashed up to where it resumes.</summary>
 internal static class PartialBlobFile
 {
-    public static async Task HashPrefixAsync(SafeFileHandle handle, long length, ContentHash hash, byte[] buffer, CancellationToken cancellationToken)
+    public static async Task HashPrefixAsync(SafeFileHandle handle, long length, ContentHash hash, int bufferBytes, CancellationToken cancellationToken)
     {
-        long offset = 0;
-        while (offset < length)
+        var buffer = ArrayPool<byte>.Shared.Rent(bufferBytes);
+        try
         {
-            var count = (int)Math.Min(buffer.Length, length - offset);
-            var read = await RandomAccess.ReadAsync(handle, buffer.AsMemory(0, count), offset, cancellationToken).ConfigureAwait(false);
-            if (read == 0)
+            long offset = 0;
+            while (offset < length)
             {
-                throw new IOException($"the partial file became shorter while it was checked ({offset} of {length} bytes)");
-            }
+                var count = (int)Math.Min(buffer.Length, length - offset);
+                var read = await RandomAccess.ReadAsync(handle, buffer.AsMemory(0, count), offset, cancellationToken).ConfigureAwait(false);
+                if (read == 0)
+                {
+                    throw new IOException($"the partial file became shorter while it was checked ({offset} of {length} bytes)");
+                }
 
-            hash.Append(buffer.AsSpan(0, read));
-            offset += read;
+                hash.Append(buffer.AsSpan(0, read));
+                offset += read;
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer);
         }
     }
 

@@ -119,11 +119,22 @@ public sealed partial class ModelCatalog(
             var models = snapshot.Models.Where(m => Matches(query.Search, m.RepoId) && !(m.Kind == LibrarySourceKind.HubCache && downloading.Contains(m.RepoId))).ToList();
             var requests = models.Where(m => m.SnapshotPath is not null).Select(m => new DetectionRequest(m.RepoId, LocalCommit(m), DetectionSourceKind.Local, m.SnapshotPath)).ToList();
             var statuses = await detections.EnsureAsync(requests, cancellationToken);
+            var detected = models.Select(m => (Model: m, Detection: m.SnapshotPath is null ? null : statuses.GetValueOrDefault(ModelDetections.Key(m.RepoId, LocalCommit(m))))).ToList();
+            var pageSize = LocalPageSize * query.Pages;
+            if (!query.HasFilters)
+            {
+                // Nothing to filter: the counts come from the detection statuses alone, and only the page's tiles are
+                // built (engines, memory verdict), so 5,000 cached models cost what a page of them does.
+                var page = detected.Take(pageSize).Select(d => WithEngines(installed, LocalTile(d.Model, d.Detection, profiles, query, memory, estimate: true))).ToList();
+                return new ModelsView(query, page, 0, null, null, endpoint, page.Count < detected.Count, snapshot, memory, isAdmin, installed, now,
+                    Matching: detected.Count, PendingMatching: detected.Count(d => d.Detection?.IsPending == true));
+            }
+
             // The memory estimate (a few formatted strings) is worked out for every model only when a filter needs it.
-            var tiles = models.Select(m => WithEngines(installed, LocalTile(m, m.SnapshotPath is null ? null : statuses.GetValueOrDefault(ModelDetections.Key(m.RepoId, LocalCommit(m))), profiles, query, memory, query.FitsInMemory))).ToList();
+            var tiles = detected.Select(d => WithEngines(installed, LocalTile(d.Model, d.Detection, profiles, query, memory, query.FitsInMemory))).ToList();
             var matching = tiles.Where(t => Keep(t, query)).ToList();
             // Filters see every model; the page renders a store-sized slice, so 500 cached models cost what 48 do.
-            var shown = matching.Take(LocalPageSize * query.Pages)
+            var shown = matching.Take(pageSize)
                 .Select(t => t.Memory is null ? t with { Memory = Estimate(t.Characteristics, t.SizeBytes, query, memory) } : t)
                 .ToList();
             return new ModelsView(query, shown, tiles.Count - matching.Count, null, null, endpoint, shown.Count < matching.Count, snapshot, memory, isAdmin, installed, now,
