@@ -29,10 +29,10 @@ namespace MlxManager.Bench;
 /// <item>one stream to a running model: tokens per second (target ≥ 0.98×) and the time added to the first token (p50 &lt; 5 ms);</item>
 /// <item>16 concurrent streams: aggregate tokens per second (≥ 0.95×);</item>
 /// <item>cold start: request to first token through the gateway minus the engine's own launch-to-first-token when
-/// started directly (&lt; 300 ms).</item>
+/// started directly (&lt; 300 ms);</item>
+/// <item>the usage ledger: the time a ledger row adds to the request path, p50 &lt; 1 ms (<see cref="LedgerBench"/>).</item>
 /// </list>
-/// Each figure is a <see cref="Row"/> with its target, so a further one (e.g. the usage ledger's overhead) is one more
-/// measurement and one more row. Direct and gateway runs alternate; medians over the runs after a warm-up.
+/// Each figure is a <see cref="Row"/> with its target. Direct and gateway runs alternate; medians over the runs after a warm-up.
 /// </summary>
 public static class GatewayBench
 {
@@ -65,6 +65,10 @@ public static class GatewayBench
             rows.AddRange(await RunningModelAsync(manager, single, runs, tokens, rate));
             rows.Add(await ConcurrentStreamsAsync(manager, many, Math.Max(3, runs / 2), streams, streamRate * 5, streamRate));
             rows.Add(await ColdStartAsync(manager, cold, coldEnvironment, launchers, cache, coldRuns, tokens: 20));
+            var (withoutLedger, withLedger) = await LedgerBench.RequestPathP50Async(Option(args, "--ledger-requests", 2000));
+            var ledgerAdds = withLedger - withoutLedger;
+            rows.Add(new Row("usage ledger: request path p50, ms", withoutLedger, withLedger,
+                string.Create(CultureInfo.InvariantCulture, $"+{ledgerAdds:0.000} ms"), "< 1 ms added", ledgerAdds < 1));
 
             Console.WriteLine();
             Console.WriteLine("figure                                  |     direct |    gateway | result          | target");
@@ -77,7 +81,9 @@ public static class GatewayBench
             Console.WriteLine("TTFT: sending the request to the first content delta; tok/s = (tokens - 1) / (last token - first token); aggregate =");
             Console.WriteLine("all streams' tokens / (last token of any - first request sent); cold start: the gateway's request to first token on a");
             Console.WriteLine("stopped profile, the engine's own = its launch (by this process, same launcher, arguments and environment) to the");
-            Console.WriteLine("first token of a request sent as soon as it listens. The machine may be shared: figures are noisy, medians reported.");
+            Console.WriteLine("first token of a request sent as soon as it listens. Usage ledger: the in-process request path (parse, relay 200 chunks)");
+            Console.WriteLine("without (direct column) and with a ledger row (gateway column), see bench ledger. The machine may be shared: figures are");
+            Console.WriteLine("noisy, medians reported.");
             var missed = rows.Where(r => !r.Met).Select(r => $"{r.Name} {r.Result} (target {r.Target})").ToList();
             Console.WriteLine(missed.Count == 0 ? "targets met" : $"targets missed: {string.Join("; ", missed)}");
             return missed.Count == 0 ? 0 : 1;

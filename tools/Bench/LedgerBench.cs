@@ -80,6 +80,23 @@ public static class LedgerBench
         }
     }
 
+    /// <summary>The in-process request path's p50 without and with the ledger, in ms: also a row of <c>bench gateway</c>.</summary>
+    internal static async Task<(double Without, double With)> RequestPathP50Async(int requests)
+    {
+        var folder = Directory.CreateTempSubdirectory("mlxm-bench-ledger-").FullName;
+        try
+        {
+            await using var services = await ServicesAsync(Path.Combine(folder, "app.db"));
+            var (baseline, metered) = await MeasureRequestPathAsync(services, requests);
+            return (Percentile(baseline, 0.5), Percentile(metered, 0.5));
+        }
+        finally
+        {
+            Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+            Directory.Delete(folder, recursive: true);
+        }
+    }
+
     private static async Task<(List<double> Baseline, List<double> Metered)> MeasureRequestPathAsync(ServiceProvider services, int requests)
     {
         var stream = CannedStream(200);

@@ -25,10 +25,11 @@ const string Usage = """
       startup [--models N] [--runs N]
           the built manager as a child process on a fresh data folder: time to its first answered /login with N (500)
           cached models against an empty cache (target < 2 s)
-      gateway [--runs N] [--rate R] [--tokens N] [--streams N] [--stream-rate R] [--cold-runs N]
+      gateway [--runs N] [--rate R] [--tokens N] [--streams N] [--stream-rate R] [--cold-runs N] [--ledger-requests N]
           emulated engines through /v1 against the same engines read directly: one stream's tok/s (target >= 0.98x)
           and added time to first token (p50 < 5 ms), N (16) concurrent streams' aggregate tok/s (>= 0.95x), and a
-          cold start's request to first token minus the engine's own launch to first token (< 300 ms)
+          cold start's request to first token minus the engine's own launch to first token (< 300 ms), and the time
+          a usage-ledger row adds to the request path (p50 < 1 ms)
     """;
 
 if (args.Length == 0 || args[0] is "-h" or "--help")

@@ -159,6 +159,7 @@ public sealed class GatewayLanes(TimeProvider time)
         private readonly DateTimeOffset _since;
         private bool _running;
         private bool _disposed;
+        private LinkedListNode<TaskCompletionSource>? _place; // while it waits in line
 
         internal Ticket(GatewayLanes owner, Lane lane, RequestPriority priority, int profileId, LaneUser? user, DateTimeOffset since)
         {
@@ -213,18 +214,23 @@ public sealed class GatewayLanes(TimeProvider time)
                 }
 
                 turn = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-                place = _lane.LineOf(_priority).AddLast(turn);
+                place = _place = _lane.LineOf(_priority).AddLast(turn);
             }
 
             try
             {
                 await turn.Task.WaitAsync(cancellationToken).ConfigureAwait(false);
-                _running = true; // the slot was handed over by the request that ended
+                lock (_owner._lock)
+                {
+                    _running = true; // the slot was handed over by the request that ended
+                    _place = null;
+                }
             }
             catch (OperationCanceledException)
             {
                 lock (_owner._lock)
                 {
+                    _place = null;
                     if (place.List is { } line)
                     {
                         line.Remove(place);
@@ -267,6 +273,19 @@ public sealed class GatewayLanes(TimeProvider time)
                 _lane.Holders--;
                 _lane.Tickets.Remove(this);
                 _lane.LastUsed = _owner.LastUsedNow();
+                if (!_running && _place is { } place)
+                {
+                    // Disposed while its wait was still pending: leave the line, or pass on a slot handed over meanwhile.
+                    _place = null;
+                    if (place.List is { } waitingLine)
+                    {
+                        waitingLine.Remove(place);
+                        return;
+                    }
+
+                    _running = true;
+                }
+
                 if (!_running)
                 {
                     return;

@@ -57,6 +57,23 @@ public class GatewayLanesTests
     }
 
     [Fact]
+    public async Task ATicketDisposedWhileItWaits_LeavesTheLine_AndTheSlotGoesToTheNext()
+    {
+        var running = _lanes.Join(7);
+        await running.WaitForTurnAsync("p", 1, 8, CancellationToken.None);
+        var abandoned = _lanes.Join(7);
+        _ = abandoned.WaitForTurnAsync("p", 1, 8, CancellationToken.None);
+        using var next = _lanes.Join(7);
+        var nextTurn = next.WaitForTurnAsync("p", 1, 8, CancellationToken.None);
+
+        abandoned.Dispose(); // its wait neither awaited nor cancelled
+        running.Dispose();
+
+        await nextTurn; // the slot skipped the abandoned place
+        _lanes.Requests().Select(r => r.Running).ShouldBe([true]);
+    }
+
+    [Fact]
     public async Task AClaimedLane_HoldsArrivingRequests_UntilTheClaimEnds()
     {
         var claim = _lanes.TryClaim(3);
