@@ -68,7 +68,7 @@ public static class GatewayBench
             var (withoutLedger, withLedger) = await LedgerBench.RequestPathP50Async(Option(args, "--ledger-requests", 2000));
             var ledgerAdds = withLedger - withoutLedger;
             rows.Add(new Row("usage ledger: request path p50, ms", withoutLedger, withLedger,
-                string.Create(CultureInfo.InvariantCulture, $"+{ledgerAdds:0.000} ms"), "< 1 ms added", ledgerAdds < 1));
+                string.Create(CultureInfo.InvariantCulture, $"{ledgerAdds:+0.000;-0.000} ms"), "< 1 ms added", ledgerAdds < 1));
 
             Console.WriteLine();
             Console.WriteLine("figure                                  |     direct |    gateway | result          | target");
@@ -128,7 +128,7 @@ public static class GatewayBench
         return
         [
             new("stream tok/s, running model", directRate, gatewayRate, string.Create(CultureInfo.InvariantCulture, $"{gatewayRate / directRate:0.000}x"), ">= 0.98x", gatewayRate / directRate >= 0.98),
-            new("TTFT ms (p50), running model", directTtft, gatewayTtft, string.Create(CultureInfo.InvariantCulture, $"+{added:0.00} ms"), "< 5 ms added", added < 5),
+            new("TTFT ms (p50), running model", directTtft, gatewayTtft, string.Create(CultureInfo.InvariantCulture, $"{added:+0.00;-0.00} ms"), "< 5 ms added", added < 5),
         ];
     }
 
@@ -195,7 +195,7 @@ public static class GatewayBench
         var added = Median(through.Zip(direct, (g, d) => g - d));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"cold start, {runs} runs each: engine's own launch to first token {ownMedian:0} ms; gateway request to first token {gatewayMedian:0} ms"));
-        return new("cold start to first token, ms", ownMedian, gatewayMedian, string.Create(CultureInfo.InvariantCulture, $"+{added:0} ms"), "< 300 ms added", added < 300);
+        return new("cold start to first token, ms", ownMedian, gatewayMedian, string.Create(CultureInfo.InvariantCulture, $"{added:+0;-0} ms"), "< 300 ms added", added < 300);
     }
 
     /// <summary>Launches the profile's engine as the supervisor would, but by hand, and times launch to first token.</summary>
