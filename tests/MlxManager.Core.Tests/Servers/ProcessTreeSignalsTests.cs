@@ -22,7 +22,11 @@ public sealed class ProcessTreeSignalsTests : IDisposable
         var root = Spawn("sleep 300 & setsid sleep 301 & wait");
         var identity = _table.Identify(root)!.Value;
         IReadOnlyList<ProcessIdentity> tree = [];
-        await EngineProcesses.WaitUntilAsync(() => (tree = signals.CollectTree(identity)).Count == 3, TimeSpan.FromSeconds(10), "both sleeps started");
+        // Both children are seen as soon as the shell forks them, but the second leaves the group only once setsid runs.
+        await EngineProcesses.WaitUntilAsync(
+            () => (tree = signals.CollectTree(identity)).Count == 3 && tree.Count(p => p != identity && GroupOf(p.Pid) != root) == 1,
+            TimeSpan.FromSeconds(10),
+            "both sleeps started, one in a session of its own");
         var leftTheGroup = tree.Single(p => p != identity && GroupOf(p.Pid) != root);
 
         var signalled = signals.SignalTree(identity, tree, PosixProcesses.SigTerm);
