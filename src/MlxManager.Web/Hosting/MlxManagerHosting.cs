@@ -40,6 +40,7 @@ public static class MlxManagerHosting
     public static WebApplication UseMlxManager(this WebApplication app)
     {
         app.Services.GetRequiredService<DataFolderLock>(); // before anything opens a database: a second instance stops here
+        app.StartPreparingDatabase();   // migrations on a pool thread while the pipeline below is built (awaited before serving)
         app.UseProxy();                 // first: client address and scheme as the browser sent them
         app.UseSecurityHeaders();       // CSP, no framing, referrer, nosniff on every response
         app.UseErrorHandling();         // catches everything below
