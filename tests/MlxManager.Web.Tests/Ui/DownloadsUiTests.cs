@@ -138,8 +138,10 @@ public sealed class DownloadsUiTests(DownloadsUiFixture fixture, ITestOutputHelp
         await StepAtTopAsync("one-downloading-one-queued", page, async () =>
         {
             await models.OpenAsync();
-            // Once every badge is detected, the results stop refreshing under the pointer.
-            await Expect(page.Locator("[data-testid=model-tile]", new() { HasText = "detecting" })).ToHaveCountAsync(0, new() { Timeout = 15_000 });
+            // Once every detection is done the results stop refreshing under the pointer. A tile can show its badges
+            // while its detection is still pending, so wait for the poll itself to end, not for the "detecting" chips.
+            await Expect(models.Tile(llama)).ToBeVisibleAsync(new() { Timeout = 15_000 });
+            await Expect(page.Locator("#model-list[data-polling]")).ToHaveCountAsync(0, new() { Timeout = 15_000 });
             await downloads.DownloadButton(llama).ClickAsync();
             await Expect(downloads.Status(llama)).ToHaveTextAsync(new Regex("Downloading"), new() { Timeout = 15_000 });
             await downloads.DownloadButton(phi).ClickAsync();
