@@ -57,7 +57,7 @@ public sealed class DownloadHubFixture : IDisposable
 /// <summary>A downloader wired to an emulator and a fresh temp HF cache, with fast retries.</summary>
 public sealed class DownloadRig : IDisposable
 {
-    public DownloadRig(HubEmulatorHost hub, string? token = null, DownloadOptions? options = null, IDiskSpace? diskSpace = null, Func<HttpMessageHandler, HttpMessageHandler>? wrap = null, HubClientOptions? hubOptions = null)
+    public DownloadRig(HubEmulatorHost hub, string? token = null, DownloadOptions? options = null, IDiskSpace? diskSpace = null, Func<HttpMessageHandler, HttpMessageHandler>? wrap = null, HubClientOptions? hubOptions = null, TimeProvider? hubTime = null)
     {
         Folder = Path.Combine(Path.GetTempPath(), "mlxm-downloads-" + Guid.NewGuid().ToString("N"));
         Directory.CreateDirectory(Folder);
@@ -76,7 +76,7 @@ public sealed class DownloadRig : IDisposable
             RetryMaxDelay = TimeSpan.FromMilliseconds(100),
             RequestTimeout = TimeSpan.FromSeconds(10),
         };
-        Hub = new HubClient(new HttpClient(HubResilience.CreateHandler(HubOptions, wrapPrimary: wrap)) { Timeout = Timeout.InfiniteTimeSpan }, new HubConnectionSource(Environment), HubOptions);
+        Hub = new HubClient(new HttpClient(HubResilience.CreateHandler(HubOptions, hubTime, wrapPrimary: wrap)) { Timeout = Timeout.InfiniteTimeSpan }, new HubConnectionSource(Environment), HubOptions);
         Options = options ?? Fast();
         Manifests = new FileRepoManifestStore(Path.Combine(Folder, "manifests"));
         Downloader = new ModelDownloader(Hub, Environment, diskSpace ?? new VolumeDiskSpace(), Manifests, Microsoft.Extensions.Options.Options.Create(Options));
