@@ -98,7 +98,7 @@ public static class GatewayEndpoints
             using var ticket = services.Lanes.Join(profile.Id, ApiKeyAuthentication.PriorityOf(user), new LaneUser(userId, UsageSource.Gateway));
             await ticket.WaitForTurnAsync(profile.Name, profile.MaxConcurrentRequests, services.Options.Value.MaxQueue, aborted);
             meter.Admitted();
-            var server = await services.Starter.EnsureReadyAsync(profile, RequesterOf(http.User), waited => stream ? SendLoadingAsync(http, waited) : Task.CompletedTask, aborted);
+            var server = await services.Starter.EnsureReadyAsync(profile, RequesterOf(user), waited => stream ? SendLoadingAsync(http, waited) : Task.CompletedTask, aborted);
             ticket.Forwarded(server.RunId);
             meter.Ready(server);
             using var upstream = await services.Forwarder.SendAsync(server, path, body, aborted);
@@ -118,8 +118,7 @@ public static class GatewayEndpoints
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
-            // The client went away: its wait, its place in line and its upstream request ended with it.
-            meter.Cancelled();
+            // The client went away: its wait, its place in line and its upstream request ended with it (recorded below).
         }
         finally
         {
