@@ -190,10 +190,15 @@ public sealed class ModelDownloaderTests(DownloadHubFixture fixture) : IClassFix
     {
         await using var hub = await fixture.StartAsync();
         // The pipeline's clock is the test's: no attempt times out unless the test moves the clock, however busy the
-        // machine. It is moved past the timeout many times over while the largest body is still arriving.
+        // machine. It is moved past the timeout many times over while the largest body is still arriving — one file at a
+        // time, so that no other request is waiting for its headers (and would rightly time out) when the clock moves.
         var clock = new FakeTimeProvider(DateTimeOffset.UtcNow);
         hub.Faults.Throttle(null, perConnectionBytesPerSecond: 1_000_000);
-        using var rig = new DownloadRig(hub, hubOptions: new HubClientOptions { MaxAttempts = 3, RequestTimeout = TimeSpan.FromSeconds(1) }, hubTime: clock);
+        using var rig = new DownloadRig(
+            hub,
+            options: DownloadRig.Fast(o => o.ParallelFiles = 1),
+            hubOptions: new HubClientOptions { MaxAttempts = 3, RequestTimeout = TimeSpan.FromSeconds(1) },
+            hubTime: clock);
         var largest = fixture.Repo.Files.MaxBy(f => f.Size)!;
         largest.Size.ShouldBeGreaterThan(2_000_000, "its body takes seconds at this rate");
         var partial = new FileInfo(rig.Cache(RepoId).IncompletePath(largest.Etag));
