@@ -17,12 +17,12 @@ public sealed class RunningServerModelGuardTests(EngineWorld world, ITestOutputH
         // A cache of its own: this test really deletes the model at the end.
         var cache = Directory.CreateTempSubdirectory("mlxm-guard-cache-").FullName;
         HfCacheWriter.Write(cache, FixtureCatalog.Phi8Bit);
-        await using var host = await SupervisorHost.StartAsync(world, output, settings: new Dictionary<string, string?>
-        {
-            ["MlxManager:HuggingFace:HubCache"] = cache,
-        });
         try
         {
+            await using var host = await SupervisorHost.StartAsync(world, output, settings: new Dictionary<string, string?>
+            {
+                ["MlxManager:HuggingFace:HubCache"] = cache,
+            });
             var library = host.Services.GetRequiredService<ModelLibrary>();
             var profile = await host.AddProfileAsync("in use", MlxLmServer.EngineKey, FixtureCatalog.Phi8Bit.RepoId);
             await host.Supervisor.StartServerAsync(profile.Id, CancellationToken.None);
@@ -40,7 +40,7 @@ public sealed class RunningServerModelGuardTests(EngineWorld world, ITestOutputH
         }
         finally
         {
-            SupervisorHost.DeleteFolder(host.DataFolder);
+            // After the host's disposal, which the using declaration in the try block ends first.
             SupervisorHost.DeleteFolder(cache);
         }
     }

@@ -17,7 +17,6 @@ public sealed class ServerSupervisorTests(EngineWorld world, ITestOutputHelper o
     public async Task DisposeAsync()
     {
         await _host.DisposeAsync();
-        SupervisorHost.DeleteFolder(_host.DataFolder);
     }
 
     [Theory]
@@ -148,7 +147,6 @@ public sealed class ServerSupervisorTests(EngineWorld world, ITestOutputHelper o
         result.Message.ShouldContain("/nonexistent/bin/mlx_lm.server");
         result.Message.ShouldContain("pip install mlx-lm");
         result.Server!.State.ShouldBe(ServerState.Failed);
-        SupervisorHost.DeleteFolder(host.DataFolder);
     }
 
     [Fact]
@@ -267,7 +265,6 @@ public sealed class ServerSupervisorTests(EngineWorld world, ITestOutputHelper o
         failed.Detail.ShouldContain("LoadTimeout");
         var pid = failed.Process!.Value.Pid;
         await EngineProcesses.WaitUntilAsync(() => !EngineProcesses.IsAlive(pid), TimeSpan.FromSeconds(10), "the hung engine is ended");
-        SupervisorHost.DeleteFolder(host.DataFolder);
     }
 
     [Fact]

@@ -17,16 +17,19 @@ namespace MlxManager.Core.Tests.Servers.Infrastructure;
 /// <summary>
 /// A generic host with the real supervisor, metrics sampler, model library and SQLite database on a data folder of
 /// its own, pointed at the <see cref="EngineWorld"/>'s launchers and HF cache through configuration, as a user
-/// would configure it. Dispose stops it (and, unless <see cref="StopServersOnExit"/> is false, its servers).
+/// would configure it. Dispose stops it (and, unless <see cref="StopServersOnExit"/> is false, its servers), then deletes
+/// the data folder when the host made it itself: only then, because stopping still writes to its database.
 /// </summary>
 public sealed class SupervisorHost : IAsyncDisposable
 {
     private readonly IHost _host;
+    private readonly bool _ownsFolder;
 
-    private SupervisorHost(IHost host, string dataFolder)
+    private SupervisorHost(IHost host, string dataFolder, bool ownsFolder)
     {
         _host = host;
         DataFolder = dataFolder;
+        _ownsFolder = ownsFolder;
     }
 
     public string DataFolder { get; }
@@ -37,7 +40,7 @@ public sealed class SupervisorHost : IAsyncDisposable
 
     public MetricsSampler Metrics => Services.GetRequiredService<MetricsSampler>();
 
-    /// <summary>Starts a host on <paramref name="dataFolder"/> (a new temp folder when null).</summary>
+    /// <summary>Starts a host on <paramref name="dataFolder"/> (a new temp folder when null, deleted on dispose).</summary>
     public static async Task<SupervisorHost> StartAsync(
         EngineWorld world,
         ITestOutputHelper? output = null,
@@ -46,6 +49,7 @@ public sealed class SupervisorHost : IAsyncDisposable
         bool stopServersOnExit = true,
         IDictionary<string, string?>? settings = null)
     {
+        var ownsFolder = dataFolder is null;
         dataFolder ??= Directory.CreateTempSubdirectory("mlxm-supervisor-").FullName;
         var data = new DataDirectory(dataFolder);
         data.EnsureCreated();
@@ -83,7 +87,7 @@ public sealed class SupervisorHost : IAsyncDisposable
         builder.Services.AddServers(builder.Configuration);
         var host = builder.Build();
         await host.StartAsync();
-        return new SupervisorHost(host, dataFolder);
+        return new SupervisorHost(host, dataFolder, ownsFolder);
     }
 
     /// <summary>Saves a profile for <paramref name="engine"/> serving <paramref name="model"/> on a free port, with fast emulator rates.</summary>
@@ -143,6 +147,10 @@ public sealed class SupervisorHost : IAsyncDisposable
 
         _host.Dispose();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        if (_ownsFolder)
+        {
+            DeleteFolder(DataFolder);
+        }
     }
 
     /// <summary>Deletes a data folder once no host uses it any more.</summary>

@@ -17,6 +17,5 @@ public abstract class SupervisorHostTest(EngineWorld world, ITestOutputHelper ou
     public async Task DisposeAsync()
     {
         await Host.DisposeAsync();
-        SupervisorHost.DeleteFolder(Host.DataFolder);
     }
 }
