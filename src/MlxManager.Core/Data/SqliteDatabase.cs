@@ -29,7 +29,11 @@ public static class SqliteDatabase
         try
         {
             await db.Database.ExecuteSqlRawAsync("PRAGMA journal_mode=WAL;", cancellationToken);
-            await db.Database.MigrateAsync(cancellationToken);
+            // Most starts find nothing to apply: asking costs one query, migrating takes EF's migration lock first.
+            if ((await db.Database.GetPendingMigrationsAsync(cancellationToken)).Any())
+            {
+                await db.Database.MigrateAsync(cancellationToken);
+            }
         }
         finally
         {
