@@ -23,8 +23,9 @@ const string Usage = """
           a ledger row, alternating (target: < 1 ms added at p50), and the batched writer on a real app.db at N (1000)
           rows/s (all written within 2 s of the last) and in a burst
       startup [--models N] [--runs N]
-          the built manager as a child process on a fresh data folder: time to its first answered /login with N (500)
-          cached models against an empty cache (target < 2 s)
+          time to the manager's first answered /login with N (500) cached models, first start (new data folder) and
+          restart, for the app as installed (published ReadyToRun for this platform; target < 2 s) and as dotnet run
+          builds it; the installed app's first start with an empty cache is the baseline
       gateway [--runs N] [--rate R] [--tokens N] [--streams N] [--stream-rate R] [--cold-runs N] [--ledger-requests N]
           emulated engines through /v1 against the same engines read directly: one stream's tok/s (target >= 0.98x)
           and added time to first token (p50 < 5 ms), N (16) concurrent streams' aggregate tok/s (>= 0.95x), and a

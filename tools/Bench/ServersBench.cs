@@ -138,10 +138,13 @@ public static partial class ServersBench
         }
     }
 
-    /// <summary>The built manager (its dll, not <c>dotnet run</c>) as a child process on <c>{root}/data</c>.</summary>
-    internal static Process StartManager(string root, string launchers, string cache, int port)
+    /// <summary>
+    /// The built manager (its dll, not <c>dotnet run</c>; <paramref name="webDll"/> when given, e.g. a published one) as a
+    /// child process on <c>{root}/data</c>.
+    /// </summary>
+    internal static Process StartManager(string root, string launchers, string cache, int port, string? webDll = null)
     {
-        var web = typeof(MlxManager.Web.WebAppAssembly).Assembly.Location;
+        var web = webDll ?? typeof(MlxManager.Web.WebAppAssembly).Assembly.Location;
         var start = new ProcessStartInfo(LauncherInstaller.DotnetHost())
         {
             RedirectStandardOutput = true,
