@@ -19,6 +19,7 @@ public static class DownloadsHosting
     public static WebApplicationBuilder AddDownloads(this WebApplicationBuilder builder)
     {
         builder.Services.AddModelDownloads(provider => provider.GetRequiredService<DataDirectory>().PathFor("manifests"));
+        builder.Services.AddRecurringJob(DownloadRecovery.Schedule);
         builder.Services.AddHangfireServer((provider, server) =>
         {
             server.Queues = [DownloadJob.HangfireQueue];
@@ -33,7 +34,6 @@ public static class DownloadsHosting
     public static WebApplication MapDownloads(this WebApplication app)
     {
         app.MapDownloadEndpoints();
-        DownloadRecovery.Schedule(app.Services.GetRequiredService<IRecurringJobManager>());
         return app;
     }
 }

@@ -55,7 +55,8 @@ public static partial class JobsHosting
         services.AddSingleton(provider => HangfireLogRouting.Register(provider.GetRequiredService<ILoggerFactory>()));
 
         // Before every Hangfire server (hosted services start in registration order): no worker runs yet.
-        services.AddHostedService<JobsOfPreviousRun>();
+        services.AddSingleton<JobsPreparation>();
+        services.AddHostedService<JobsStartup>();
         services.AddHangfire((provider, configuration) =>
         {
             provider.GetRequiredService<HangfireLogRouting.Registration>();
@@ -73,6 +74,28 @@ public static partial class JobsHosting
             server.ServerName = $"{Environment.MachineName}:{Environment.ProcessId}:{Guid.NewGuid():N}";
         });
         return builder;
+    }
+
+    /// <summary>
+    /// Registers a recurring job, scheduled (and run once) at every start by <paramref name="schedule"/> while jobs.db is
+    /// prepared, before any Hangfire server starts.
+    /// </summary>
+    public static IServiceCollection AddRecurringJob(this IServiceCollection services, Action<IRecurringJobManager> schedule)
+    {
+        services.AddSingleton(new RecurringJobSchedule(schedule));
+        return services;
+    }
+
+    /// <summary>
+    /// Starts preparing jobs.db on a pool thread now (called right after the data-folder lock is taken): opening the
+    /// storage creates or upgrades its tables, and the jobs of a previous run are requeued and the recurring jobs
+    /// scheduled, about half a second of a start on the main thread before; the first hosted service of the jobs
+    /// awaits it before any Hangfire server starts.
+    /// </summary>
+    public static WebApplication StartPreparingJobs(this WebApplication app)
+    {
+        app.Services.GetRequiredService<JobsPreparation>().Start();
+        return app;
     }
 
     /// <summary>Maps the Hangfire dashboard at <see cref="DashboardPath"/> for admins only.</summary>
@@ -104,18 +127,43 @@ public static partial class JobsHosting
         });
     }
 
-    /// <summary>
-    /// This process holds the data-folder lock, so a job still fetched from a queue was being run by a process that
-    /// has stopped (crash, kill). This storage has no heartbeat: without this such a job would wait
-    /// <see cref="JobOptions.InvisibilityTimeout"/> (hours) before running again, and downloads must resume right after
-    /// a restart. Each one still "processing" (or fetched before it could be marked so) goes back to its queue through
-    /// Hangfire's own state change (no SQL into the storage's tables); its stale queue entry is dropped by the worker
-    /// that fetches it once it is visible again, when the job is no longer in a state to run. A job a clean shutdown
-    /// gave back is not fetched any more.
-    /// </summary>
-    private sealed partial class JobsOfPreviousRun(JobStorage storage, IBackgroundJobClient jobs, ILogger<JobsOfPreviousRun> logger) : IHostedService
+    /// <summary>A recurring job's registration (see <see cref="AddRecurringJob"/>).</summary>
+    private sealed record RecurringJobSchedule(Action<IRecurringJobManager> Schedule);
+
+    /// <summary>The one preparation of jobs.db in this host, started by the first call.</summary>
+    private sealed partial class JobsPreparation(
+        JobStorage storage,
+        IBackgroundJobClient jobs,
+        IRecurringJobManager recurringJobs,
+        IEnumerable<RecurringJobSchedule> schedules,
+        ILogger<JobsPreparation> logger)
     {
-        public Task StartAsync(CancellationToken cancellationToken)
+        private readonly Lazy<Task> _prepared = new(() => Task.Run(() =>
+        {
+            var requeued = RequeueJobsOfPreviousRun(storage, jobs);
+            if (requeued > 0)
+            {
+                LogRequeued(logger, requeued);
+            }
+
+            foreach (var schedule in schedules)
+            {
+                schedule.Schedule(recurringJobs);
+            }
+        }));
+
+        public Task Start() => _prepared.Value;
+
+        /// <summary>
+        /// This process holds the data-folder lock, so a job still fetched from a queue was being run by a process that
+        /// has stopped (crash, kill). This storage has no heartbeat: without this such a job would wait
+        /// <see cref="JobOptions.InvisibilityTimeout"/> (hours) before running again, and downloads must resume right
+        /// after a restart. Each one still "processing" (or fetched before it could be marked so) goes back to its queue
+        /// through Hangfire's own state change (no SQL into the storage's tables); its stale queue entry is dropped by
+        /// the worker that fetches it once it is visible again, when the job is no longer in a state to run. A job a
+        /// clean shutdown gave back is not fetched any more.
+        /// </summary>
+        private static int RequeueJobsOfPreviousRun(JobStorage storage, IBackgroundJobClient jobs)
         {
             var monitoring = storage.GetMonitoringApi();
             using var connection = storage.GetConnection();
@@ -133,18 +181,19 @@ public static partial class JobsHosting
                 }
             }
 
-            if (requeued > 0)
-            {
-                LogRequeued(requeued);
-            }
-
-            return Task.CompletedTask;
+            return requeued;
         }
 
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-
         [LoggerMessage(Level = LogLevel.Information, Message = "Requeued {Count} job(s) left running by a previous run; they start again now")]
-        private partial void LogRequeued(int count);
+        private static partial void LogRequeued(ILogger logger, int count);
+    }
+
+    /// <summary>Waits for jobs.db's preparation (starting it if nobody did) before the Hangfire servers start.</summary>
+    private sealed class JobsStartup(JobsPreparation preparation) : IHostedService
+    {
+        public Task StartAsync(CancellationToken cancellationToken) => preparation.Start().WaitAsync(cancellationToken);
+
+        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
     }
 
     /// <summary>The dashboard asks the app's own authorization (the <see cref="AccountPolicies.Admin"/> policy).</summary>

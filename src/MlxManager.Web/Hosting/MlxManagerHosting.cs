@@ -41,6 +41,7 @@ public static class MlxManagerHosting
     {
         app.Services.GetRequiredService<DataFolderLock>(); // before anything opens a database: a second instance stops here
         app.StartPreparingDatabase();   // migrations on a pool thread while the pipeline below is built (awaited before serving)
+        app.StartPreparingJobs();       // jobs.db, requeued and recurring jobs on another (awaited before the job servers start)
         app.UseProxy();                 // first: client address and scheme as the browser sent them
         app.UseSecurityHeaders();       // CSP, no framing, referrer, nosniff on every response
         app.UseErrorHandling();         // catches everything below
@@ -52,7 +53,6 @@ public static class MlxManagerHosting
         app.UseSseLimits();             // after authorization: counts each account's event streams
 
         app.MapAccountEndpoints();      // /api/auth/token, /api/me
-        app.MapJobsDashboard();         // /admin/jobs (admins only)
         app.MapHtmx();                  // /_htmx/antiforgery.js
         app.MapServers();               // /servers/events (SSE for the Servers page)
         app.MapDownloads();             // /downloads (tiles, SSE), /api/downloads
@@ -60,6 +60,7 @@ public static class MlxManagerHosting
         app.MapChat();                  // /mcp, /chat/turns/{id}/events, /chat/attachments/{id}
         app.MapGateway();               // /v1/chat/completions, /v1/completions, /v1/models (bearer tokens only)
         app.MapPrometheusMetrics();     // /metrics (admins, or a personal key with the metrics scope)
+        app.MapJobsDashboard();         // /admin/jobs (admins only; last: it needs the jobs' storage, opened meanwhile)
         return app;
     }
 }

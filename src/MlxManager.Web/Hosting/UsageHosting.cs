@@ -1,4 +1,3 @@
-using Hangfire;
 using MlxManager.Core.Usage;
 
 namespace MlxManager.Web.Hosting;
@@ -23,7 +22,7 @@ public static class UsageHosting
         services.AddSingleton<UsageQuotas>();
         services.AddSingleton<IUsageObserver>(provider => provider.GetRequiredService<UsageQuotas>());
         services.AddHostedService<UsageQuotasStartup>();
-        services.AddHostedService<UsageRetentionSchedule>();
+        services.AddRecurringJob(UsageRetention.Schedule);
         return builder;
     }
 }
@@ -32,18 +31,6 @@ public static class UsageHosting
 public sealed class UsageQuotasStartup(UsageQuotas quotas) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken) => quotas.LoadAsync(cancellationToken);
-
-    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
-}
-
-/// <summary>Schedules <see cref="UsageRetention"/> at start-up (after the jobs' storage is set up, as every hosted service).</summary>
-public sealed class UsageRetentionSchedule(IRecurringJobManager recurringJobs) : IHostedService
-{
-    public Task StartAsync(CancellationToken cancellationToken)
-    {
-        UsageRetention.Schedule(recurringJobs);
-        return Task.CompletedTask;
-    }
 
     public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }
