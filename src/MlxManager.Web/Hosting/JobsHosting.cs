@@ -131,22 +131,19 @@ public static partial class JobsHosting
     private sealed record RecurringJobSchedule(Action<IRecurringJobManager> Schedule);
 
     /// <summary>The one preparation of jobs.db in this host, started by the first call.</summary>
-    private sealed partial class JobsPreparation(
-        JobStorage storage,
-        IBackgroundJobClient jobs,
-        IRecurringJobManager recurringJobs,
-        IEnumerable<RecurringJobSchedule> schedules,
-        ILogger<JobsPreparation> logger)
+    private sealed partial class JobsPreparation(IServiceProvider services, ILogger<JobsPreparation> logger)
     {
+        // The storage and clients are resolved on the pool thread too: creating the storage opens jobs.db.
         private readonly Lazy<Task> _prepared = new(() => Task.Run(() =>
         {
-            var requeued = RequeueJobsOfPreviousRun(storage, jobs);
+            var requeued = RequeueJobsOfPreviousRun(services.GetRequiredService<JobStorage>(), services.GetRequiredService<IBackgroundJobClient>());
             if (requeued > 0)
             {
                 LogRequeued(logger, requeued);
             }
 
-            foreach (var schedule in schedules)
+            var recurringJobs = services.GetRequiredService<IRecurringJobManager>();
+            foreach (var schedule in services.GetServices<RecurringJobSchedule>())
             {
                 schedule.Schedule(recurringJobs);
             }
