@@ -3,14 +3,14 @@ using MlxManager.Core.Downloads;
 
 namespace MlxManager.Core.Tests.Downloads;
 
-public sealed class PipelinedBlobWriterTests : IDisposable
+public sealed class HashingBlobWriterTests : IDisposable
 {
-    private readonly string _folder = Directory.CreateTempSubdirectory("mlxm-pipelined-").FullName;
+    private readonly string _folder = Directory.CreateTempSubdirectory("mlxm-hashing-writer-").FullName;
 
     public void Dispose() => Directory.Delete(_folder, recursive: true);
 
     [Fact]
-    public async Task Chunks_AfterAVerifiedPrefix_LandInOrderAndHashToTheWholeFile()
+    public async Task Pieces_AfterAVerifiedPrefix_LandInOrderAndHashToTheWholeFile()
     {
         var content = RandomNumberGenerator.GetBytes(300_000);
         var etag = Convert.ToHexStringLower(SHA256.HashData(content));
@@ -22,24 +22,17 @@ public sealed class PipelinedBlobWriterTests : IDisposable
         {
             using var handle = PartialBlobFile.Open(path);
             await PartialBlobFile.HashPrefixAsync(handle, prefix, hash, 4096, CancellationToken.None);
-            var committed = new List<int>();
-            await using (var writer = new PipelinedBlobWriter(handle, path, hash, prefix, chunkBytes: 64 * 1024))
+            var writer = new HashingBlobWriter(handle, path, hash, prefix);
+            var offset = prefix;
+            var sizes = new[] { 1, 50_000, 4096, 65_536, 7 };
+            for (var i = 0; offset < content.Length; i++)
             {
-                var offset = prefix;
-                while (offset < content.Length)
-                {
-                    // Chunks shorter than the buffer, as a broken or slow read leaves them.
-                    var count = Math.Min(50_000, content.Length - offset);
-                    content.AsSpan(offset, count).CopyTo(writer.Buffer.Span);
-                    committed.Add(await writer.SubmitAsync(count));
-                    offset += count;
-                }
-
-                committed.Add(await writer.FlushAsync());
+                // Pieces of any length, as reads return them.
+                var count = Math.Min(sizes[i % sizes.Length], content.Length - offset);
+                writer.Append(content.AsSpan(offset, count));
+                offset += count;
             }
 
-            committed[0].ShouldBe(0); // nothing was in flight before the first chunk
-            committed.Sum().ShouldBe(content.Length - prefix);
             hash.Finish().ShouldBe(etag);
         }
 
