@@ -23,8 +23,9 @@ namespace MlxManager.Bench;
 /// <remarks>
 /// The app's CPU leaves out what the runtime's tiered-compilation thread spent meanwhile (printed beside it): each round
 /// reaches the call counts of another thousand or so methods (the Hub client, the resilience pipeline, HttpClient) that
-/// are then compiled again, optimised; that is paid once per process, not per GB, but in a 1 GB round it was a fifth of
-/// the app's CPU. Compiling a method on its first call stays counted.
+/// are then compiled again, optimised; that is paid once per process, not per GB, but in a 1 GB round it was a tenth
+/// of the app's CPU or more. Compiling a method on its first call stays counted. This process runs with the app's runtime
+/// settings (no TieredPGO, no spinning pool threads: see the project file).
 /// </remarks>
 internal static class DownloadsBench
 {
