@@ -423,6 +423,7 @@ internal static class DownloadsBench
     /// </summary>
     private sealed class TierUpCpu
     {
+        private readonly Dictionary<string, bool> _isCompiler = [];
         private readonly Dictionary<string, long> _first;
         private readonly Dictionary<string, long> _last = [];
 
@@ -439,7 +440,8 @@ internal static class DownloadsBench
         }
 
         /// <summary>utime + stime (clock ticks, 100 a second) of each tiered-compilation thread alive now.</summary>
-        private static Dictionary<string, long> Read()
+        /// <remarks>Each thread's name is read once: this runs every 20 ms in the process whose CPU is measured.</remarks>
+        private Dictionary<string, long> Read()
         {
             var threads = new Dictionary<string, long>();
             if (!OperatingSystem.IsLinux())
@@ -451,7 +453,13 @@ internal static class DownloadsBench
             {
                 try
                 {
-                    if (!File.ReadAllText(Path.Combine(task, "comm")).StartsWith(".NET Tiered Com", StringComparison.Ordinal))
+                    var thread = Path.GetFileName(task);
+                    if (!_isCompiler.TryGetValue(thread, out var compiler))
+                    {
+                        compiler = _isCompiler[thread] = File.ReadAllText(Path.Combine(task, "comm")).StartsWith(".NET Tiered Com", StringComparison.Ordinal);
+                    }
+
+                    if (!compiler)
                     {
                         continue;
                     }
@@ -459,7 +467,7 @@ internal static class DownloadsBench
                     // "tid (comm) state …": utime and stime are the 12th and 13th fields after the closing parenthesis.
                     var stat = File.ReadAllText(Path.Combine(task, "stat"));
                     var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                    threads[Path.GetFileName(task)] = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+                    threads[thread] = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
                 }
                 catch (IOException)
                 {
