@@ -18,7 +18,7 @@ namespace MlxManager.Bench;
 /// cache. Three cases: full speed, the emulator capped at <c>--rate-mb</c> (250 MB/s, a fast real line, through its
 /// own throttle fault), and full speed beside a process keeping one core busy. Prints throughput and CPU seconds per
 /// GB of each (curl's from getrusage of its children, the app's from this process), the median ratios, and this
-/// process's memory growth while the engine downloads (resident set and managed heap, sampled every 20 ms).
+/// process's memory growth while the engine downloads (resident set and managed heap, sampled every 50 ms: the sampler runs in the process whose CPU is measured).
 /// </summary>
 /// <remarks>
 /// The app's CPU leaves out what the runtime's tiered-compilation thread spent meanwhile (printed beside it): each round
@@ -309,7 +309,7 @@ internal static class DownloadsBench
                 peakRss = Math.Max(peakRss, process.WorkingSet64);
                 peakHeap = Math.Max(peakHeap, GC.GetTotalMemory(false));
                 tierUp.Sample();
-                await Task.Delay(20);
+                await Task.Delay(50);
             }
         });
 
@@ -440,7 +440,7 @@ internal static class DownloadsBench
         }
 
         /// <summary>utime + stime (clock ticks, 100 a second) of each tiered-compilation thread alive now.</summary>
-        /// <remarks>Each thread's name is read once: this runs every 20 ms in the process whose CPU is measured.</remarks>
+        /// <remarks>Each thread's name is read once: this runs every 50 ms in the process whose CPU is measured.</remarks>
         private Dictionary<string, long> Read()
         {
             var threads = new Dictionary<string, long>();
