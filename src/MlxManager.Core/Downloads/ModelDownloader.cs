@@ -1,5 +1,5 @@
+using System.Buffers;
 using System.Net.Http;
-using System.Runtime.ExceptionServices;
 using System.Security.Cryptography;
 using System.Text;
 using Microsoft.Extensions.Logging;
@@ -15,10 +15,11 @@ namespace MlxManager.Core.Downloads;
 /// <summary>
 /// Downloads every file of one commit of a model repository into the Hugging Face cache, byte for byte the layout
 /// huggingface_hub writes (see <see cref="HfCacheRepo"/>). Files stream into <c>blobs/&lt;etag&gt;.incomplete</c>
-/// through two pooled buffers each (constant memory), several at once; an interrupted file resumes with
+/// through one pooled buffer each (constant memory), several at once; an interrupted file resumes with
 /// <c>Range: bytes=&lt;have&gt;-</c> after a fresh resolve (CDN links are signed and expire), a 200 instead of a 206
-/// starts it over; the sha256 of LFS files (the git blob sha1 of the others) is computed while streaming, beside the
-/// write and while the next chunk is read (<see cref="PipelinedBlobWriter"/>; the bytes already on disk first) and must equal the ETag before the file is renamed into place under its
+/// starts it over; the sha256 of LFS files (the git blob sha1 of the others) is computed while streaming, each piece
+/// as its read returns and just before it is written (<see cref="HashingBlobWriter"/>; the bytes already on disk first)
+/// and must equal the ETag before the file is renamed into place under its
 /// <c>.locks/…/&lt;etag&gt;.lock</c>. Then the snapshot is linked and <c>refs/&lt;revision&gt;</c> written last.
 /// </summary>
 /// <remarks>
@@ -434,70 +435,44 @@ public sealed partial class ModelDownloader
 
         var content = response.Content;
         using var stall = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        await using var writer = new PipelinedBlobWriter(handle, incomplete, hash, have, ChunkBytes);
-
-        // Counts only bytes on disk and hashed: a resume starts after them.
-        void Committed(int bytes)
+        var writer = new HashingBlobWriter(handle, incomplete, hash, have);
+        var buffer = ArrayPool<byte>.Shared.Rent(ChunkBytes);
+        try
         {
-            have += bytes;
-            attempt.ReceivedBytes += bytes;
-            progress.Received(file.Path, bytes);
-        }
-
-        var arrived = have;
-        while (arrived < file.Size)
-        {
-            var buffer = writer.Buffer;
-            var wanted = (int)Math.Min(buffer.Length, file.Size - arrived);
-            var filled = 0;
-            ExceptionDispatchInfo? broken = null;
-            while (filled < wanted)
+            while (have < file.Size)
             {
                 stall.CancelAfter(_options.StallTimeout);
                 int read;
                 try
                 {
-                    read = await content.ReadAsync(buffer[filled..wanted], stall.Token).ConfigureAwait(false);
+                    read = await content.ReadAsync(buffer.AsMemory(0, (int)Math.Min(ChunkBytes, file.Size - have)), stall.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
                 {
-                    broken = ExceptionDispatchInfo.Capture(new TimeoutException($"no data for {_options.StallTimeout.TotalSeconds:0} s"));
-                    break;
-                }
-                catch (Exception exception) when (exception is IOException or HttpRequestException or OperationCanceledException)
-                {
-                    // The connection broke (or the download was stopped): what already arrived is kept below.
-                    broken = ExceptionDispatchInfo.Capture(exception);
-                    break;
+                    throw new TimeoutException($"no data for {_options.StallTimeout.TotalSeconds:0} s");
                 }
 
                 if (read == 0)
                 {
-                    break;
+                    throw new IOException($"the connection ended after {have} of {file.Size} bytes");
                 }
 
-                filled += read;
+                // Hashed and on disk before the next read: a transfer that breaks keeps every byte that arrived, and
+                // only those count (a resume starts after them).
+                writer.Append(buffer.AsSpan(0, read));
+                have += read;
+                attempt.ReceivedBytes += read;
+                progress.Received(file.Path, read);
             }
 
-            if (filled > 0)
+            if (await content.ReadAsync(buffer.AsMemory(0, 1), cancellationToken).ConfigureAwait(false) != 0)
             {
-                // Every byte that arrived goes to disk, also when the transfer just broke: the resume starts after it.
-                Committed(await writer.SubmitAsync(filled).ConfigureAwait(false));
-                arrived += filled;
-            }
-
-            if (broken is not null || filled == 0)
-            {
-                Committed(await writer.FlushAsync().ConfigureAwait(false));
-                broken?.Throw();
-                throw new IOException($"the connection ended after {have} of {file.Size} bytes");
+                throw new IOException($"the server sent more than the {file.Size} bytes of {file.Path}");
             }
         }
-
-        Committed(await writer.FlushAsync().ConfigureAwait(false));
-        if (await content.ReadAsync(writer.Buffer[..1], cancellationToken).ConfigureAwait(false) != 0)
+        finally
         {
-            throw new IOException($"the server sent more than the {file.Size} bytes of {file.Path}");
+            ArrayPool<byte>.Shared.Return(buffer);
         }
 
         return have;
