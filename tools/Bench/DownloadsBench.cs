@@ -21,11 +21,9 @@ namespace MlxManager.Bench;
 /// process's memory growth while the engine downloads (resident set and managed heap, sampled every 50 ms: the sampler runs in the process whose CPU is measured).
 /// </summary>
 /// <remarks>
-/// The app's CPU leaves out what the runtime's tiered-compilation thread spent meanwhile (printed beside it): each round
-/// reaches the call counts of another thousand or so methods (the Hub client, the resilience pipeline, HttpClient) that
-/// are then compiled again, optimised; that is paid once per process, not per GB, but in a 1 GB round it was a tenth
-/// of the app's CPU or more. Compiling a method on its first call stays counted. This process runs with the app's runtime
-/// settings (no TieredPGO, no spinning pool threads: see the project file).
+/// One untimed round of both comes first: the manager is a long-running process, so its download path is compiled
+/// (and tiered up) once, not per GB. This process runs with the app's runtime settings (no TieredPGO, no spinning pool
+/// threads: see the project file).
 /// </remarks>
 internal static class DownloadsBench
 {
@@ -83,8 +81,11 @@ internal static class DownloadsBench
         var endpoint = $"http://127.0.0.1:{port}";
         await WaitForEmulatorAsync(endpoint, emulator);
         Console.WriteLine($"HubEmulator (pid {emulator.Id}) on {endpoint}; curl {CurlVersion()}; {Environment.ProcessorCount} cores");
-        Console.WriteLine($"Each round: curl -L -o (files one after another) then the app's engine ({parallel} files at once); {rounds} rounds per case");
+        Console.WriteLine($"Each round: curl -L -o (files one after another) then the app's engine ({parallel} files at once); {rounds} rounds per case, after one untimed round of both");
         Console.WriteLine();
+        await SetThrottleAsync(endpoint, null);
+        await CurlAsync(work, endpoint, repo, parallel: 0);
+        await EngineAsync(work, endpoint, repo, parallel, bufferBytes);
 
         var cases = new[]
         {
@@ -110,7 +111,7 @@ internal static class DownloadsBench
                 }
 
                 var (c, e) = (curl[^1], app[^1]);
-                Console.WriteLine($"  {current.Name}, round {round}: curl {Rate(totalBytes, c.Seconds)} (cpu {c.CpuSeconds:F2} s), app {Rate(totalBytes, e.Seconds)} (cpu {e.Memory.CpuSeconds:F2} s + {e.Memory.TierUpCpuSeconds:F2} s tier-up JIT; RSS +{e.Memory.RssGrowth / 1e6:F1} MB, heap +{e.Memory.HeapGrowth / 1e6:F1} MB)");
+                Console.WriteLine($"  {current.Name}, round {round}: curl {Rate(totalBytes, c.Seconds)} (cpu {c.CpuSeconds:F2} s), app {Rate(totalBytes, e.Seconds)} (cpu {e.Memory.CpuSeconds:F2} s; RSS +{e.Memory.RssGrowth / 1e6:F1} MB, heap +{e.Memory.HeapGrowth / 1e6:F1} MB)");
             }
 
             var curlSeconds = Median(curl.Select(c => c.Seconds));
@@ -119,7 +120,6 @@ internal static class DownloadsBench
             var gb = totalBytes / 1e9;
             var curlCpu = Median(curl.Select(c => c.CpuSeconds)) / gb;
             var appCpu = Median(app.Select(a => a.Memory.CpuSeconds)) / gb;
-            var tierUpCpu = Median(app.Select(a => a.Memory.TierUpCpuSeconds)) / gb;
             if (current.BytesPerSecond is null && !current.Neighbour)
             {
                 (unthrottledAppCpu, unthrottledCurlCpu) = (appCpu, curlCpu);
@@ -128,7 +128,7 @@ internal static class DownloadsBench
             peakRss = Math.Max(peakRss, app.Max(a => a.Memory.RssGrowth));
             peakHeap = Math.Max(peakHeap, app.Max(a => a.Memory.HeapGrowth));
             allocated = Math.Max(allocated, app.Max(a => a.Memory.Allocated));
-            summaries.Add($"  {current.Name,-34} curl {Rate(totalBytes, curlSeconds),10}  app {Rate(totalBytes, appSeconds),10}  ratio {ratio:F2} median (spread {Spread(curl.Select(c => c.Seconds), app.Select(a => a.Seconds))}; target ≥ {current.TargetRatio:F2})  cpu/GB curl {curlCpu:F2} s, app {appCpu:F2} s (×{appCpu / curlCpu:F2}; + {tierUpCpu:F2} s tier-up JIT)");
+            summaries.Add($"  {current.Name,-34} curl {Rate(totalBytes, curlSeconds),10}  app {Rate(totalBytes, appSeconds),10}  ratio {ratio:F2} median (spread {Spread(curl.Select(c => c.Seconds), app.Select(a => a.Seconds))}; target ≥ {current.TargetRatio:F2})  cpu/GB curl {curlCpu:F2} s, app {appCpu:F2} s (×{appCpu / curlCpu:F2})");
             if (ratio < current.TargetRatio)
             {
                 missed.Add($"{current.Name} ratio {ratio:F2} < {current.TargetRatio:F2}");
@@ -218,9 +218,7 @@ internal static class DownloadsBench
         return $"curl {c.Min():F2}–{c.Max():F2} s, app {a.Min():F2}–{a.Max():F2} s";
     }
 
-    /// <param name="CpuSeconds">This process's CPU during the download, less <paramref name="TierUpCpuSeconds"/>.</param>
-    /// <param name="TierUpCpuSeconds">CPU of the runtime's tiered-compilation thread meanwhile.</param>
-    private sealed record Memory(long RssGrowth, long HeapGrowth, long Allocated, double CpuSeconds, double TierUpCpuSeconds);
+    private sealed record Memory(long RssGrowth, long HeapGrowth, long Allocated, double CpuSeconds);
 
     /// <summary>All files with one curl: one after another (<paramref name="parallel"/> 0) or <c>--parallel</c>.</summary>
     private static async Task<(double Seconds, double CpuSeconds)> CurlAsync(string work, string endpoint, WrittenRepo repo, int parallel)
@@ -298,7 +296,6 @@ internal static class DownloadsBench
         var baseAllocated = GC.GetTotalAllocatedBytes(precise: true);
         var baseCpu = self.TotalProcessorTime;
         long peakRss = baseRss, peakHeap = baseHeap;
-        var tierUp = new TierUpCpu();
         using var stop = new CancellationTokenSource();
         var sampler = Task.Run(async () =>
         {
@@ -308,7 +305,6 @@ internal static class DownloadsBench
                 process.Refresh();
                 peakRss = Math.Max(peakRss, process.WorkingSet64);
                 peakHeap = Math.Max(peakHeap, GC.GetTotalMemory(false));
-                tierUp.Sample();
                 await Task.Delay(50);
             }
         });
@@ -322,7 +318,6 @@ internal static class DownloadsBench
         await sampler;
         var allocated = GC.GetTotalAllocatedBytes(precise: true) - baseAllocated;
         self.Refresh();
-        tierUp.Sample();
         var cpu = (self.TotalProcessorTime - baseCpu).TotalSeconds;
 
         var cache = downloader.CacheOf(repo.Spec.RepoId);
@@ -332,7 +327,7 @@ internal static class DownloadsBench
         }
 
         Directory.Delete(folder, recursive: true);
-        return (seconds, new Memory(peakRss - baseRss, peakHeap - baseHeap, allocated, cpu - tierUp.Seconds, tierUp.Seconds));
+        return (seconds, new Memory(peakRss - baseRss, peakHeap - baseHeap, allocated, cpu));
     }
 
     private static Process StartEmulator(string root, int port)
@@ -415,68 +410,6 @@ internal static class DownloadsBench
         var first = curl.StandardOutput.ReadLine() ?? "?";
         curl.WaitForExit();
         return string.Join(' ', first.Split(' ').Take(2));
-    }
-
-    /// <summary>
-    /// CPU the runtime's tiered-compilation thread (".NET Tiered Com…", started and ended by the runtime as needed) spent
-    /// since this object was made, from <c>/proc/self/task/*/stat</c> read at each <see cref="Sample"/>; 0 off Linux.
-    /// </summary>
-    private sealed class TierUpCpu
-    {
-        private readonly Dictionary<string, bool> _isCompiler = [];
-        private readonly Dictionary<string, long> _first;
-        private readonly Dictionary<string, long> _last = [];
-
-        public TierUpCpu() => _first = Read();
-
-        public double Seconds => _last.Sum(t => t.Value - _first.GetValueOrDefault(t.Key)) / 100.0;
-
-        public void Sample()
-        {
-            foreach (var (thread, ticks) in Read())
-            {
-                _last[thread] = ticks;
-            }
-        }
-
-        /// <summary>utime + stime (clock ticks, 100 a second) of each tiered-compilation thread alive now.</summary>
-        /// <remarks>Each thread's name is read once: this runs every 50 ms in the process whose CPU is measured.</remarks>
-        private Dictionary<string, long> Read()
-        {
-            var threads = new Dictionary<string, long>();
-            if (!OperatingSystem.IsLinux())
-            {
-                return threads;
-            }
-
-            foreach (var task in Directory.EnumerateDirectories("/proc/self/task"))
-            {
-                try
-                {
-                    var thread = Path.GetFileName(task);
-                    if (!_isCompiler.TryGetValue(thread, out var compiler))
-                    {
-                        compiler = _isCompiler[thread] = File.ReadAllText(Path.Combine(task, "comm")).StartsWith(".NET Tiered Com", StringComparison.Ordinal);
-                    }
-
-                    if (!compiler)
-                    {
-                        continue;
-                    }
-
-                    // "tid (comm) state …": utime and stime are the 12th and 13th fields after the closing parenthesis.
-                    var stat = File.ReadAllText(Path.Combine(task, "stat"));
-                    var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
-                    threads[thread] = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-                }
-                catch (IOException)
-                {
-                    // The thread ended meanwhile.
-                }
-            }
-
-            return threads;
-        }
     }
 
     /// <summary>User + system CPU of the children that ended (getrusage RUSAGE_CHILDREN); NaN off Linux.</summary>
