@@ -3,6 +3,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using MlxManager.Core.Data;
+using MlxManager.Core.Platform;
 
 namespace MlxManager.Core.Usage;
 
@@ -12,7 +13,7 @@ namespace MlxManager.Core.Usage;
 /// totals need no locking. Drains the queue at shutdown.
 /// </summary>
 public sealed partial class UsageLedgerWriter(UsageLedger ledger, IServiceScopeFactory scopes, TimeProvider time, ILogger<UsageLedgerWriter> logger)
-    : BackgroundService
+    : DrainingBackgroundService
 {
     public const int MaxBatch = 500;
 
@@ -42,11 +43,7 @@ public sealed partial class UsageLedgerWriter(UsageLedger ledger, IServiceScopeF
         }
     }
 
-    public override async Task StopAsync(CancellationToken cancellationToken)
-    {
-        await base.StopAsync(cancellationToken);
-        await WriteWaitingAsync(cancellationToken);
-    }
+    protected override Task DrainAsync(CancellationToken cancellationToken) => WriteWaitingAsync(cancellationToken);
 
     private async Task WriteWaitingAsync(CancellationToken cancellationToken)
     {

@@ -4,6 +4,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using MlxManager.Core.Data;
+using MlxManager.Core.Platform;
 
 namespace MlxManager.Core.Accounts.Keys;
 
@@ -36,7 +37,7 @@ public sealed class ApiKeyUse
 }
 
 /// <summary>Writes <see cref="ApiKeyUse"/> once a minute and at shutdown, off the request path.</summary>
-public sealed partial class ApiKeyUseWriter(ApiKeyUse uses, IServiceScopeFactory scopes, TimeProvider time, ILogger<ApiKeyUseWriter> logger) : BackgroundService
+public sealed partial class ApiKeyUseWriter(ApiKeyUse uses, IServiceScopeFactory scopes, TimeProvider time, ILogger<ApiKeyUseWriter> logger) : DrainingBackgroundService
 {
     public static readonly TimeSpan Interval = TimeSpan.FromMinutes(1);
 
@@ -56,11 +57,7 @@ public sealed partial class ApiKeyUseWriter(ApiKeyUse uses, IServiceScopeFactory
         }
     }
 
-    public override async Task StopAsync(CancellationToken cancellationToken)
-    {
-        await base.StopAsync(cancellationToken);
-        await WriteAsync(cancellationToken);
-    }
+    protected override Task DrainAsync(CancellationToken cancellationToken) => WriteAsync(cancellationToken);
 
     private async Task WriteAsync(CancellationToken cancellationToken)
     {
