@@ -71,11 +71,54 @@ public sealed class EngineProcess : IDisposable
 
     public bool HasExited => process.HasExited;
 
+    /// <summary>
+    /// A port no other process is handed meanwhile: engines that load before they listen leave their port unbound for
+    /// seconds, and a port the OS picks for "any free port" (port 0, from its ephemeral range) could then go to another
+    /// test process's server, which would answer in the engine's place. So ports come from below the ephemeral range,
+    /// one after another from a random start, each checked free; port 0 where that range is unknown.
+    /// </summary>
     public static int FreePort()
     {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
+        var lowestEphemeral = LowestEphemeralPort();
+        if (lowestEphemeral is not { } below || below < 12000)
+        {
+            using var listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            return ((IPEndPoint)listener.LocalEndpoint).Port;
+        }
+
+        const int span = 10000;
+        for (var attempt = 0; attempt < span; attempt++)
+        {
+            var port = below - span + (int)((uint)Interlocked.Increment(ref nextPort) % span);
+            try
+            {
+                using var listener = new TcpListener(IPAddress.Loopback, port);
+                listener.Start();
+                return port;
+            }
+            catch (SocketException)
+            {
+                // Taken: the next one.
+            }
+        }
+
+        throw new InvalidOperationException($"No free port between {below - span} and {below}.");
+    }
+
+    static int nextPort = Random.Shared.Next(10000);
+
+    static int? LowestEphemeralPort()
+    {
+        try
+        {
+            var range = File.ReadAllText("/proc/sys/net/ipv4/ip_local_port_range").Split((char[])['\t', ' ', '\n'], StringSplitOptions.RemoveEmptyEntries);
+            return int.Parse(range[0], System.Globalization.CultureInfo.InvariantCulture);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException or FormatException or IndexOutOfRangeException)
+        {
+            return null;
+        }
     }
 
     /// <summary>Waits until <paramref name="condition"/> holds, checking every 50 ms.</summary>
