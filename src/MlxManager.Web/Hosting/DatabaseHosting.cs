@@ -13,8 +13,7 @@ public static partial class DatabaseHosting
 
         // Hosted services start in registration order, and all of them before Kestrel accepts
         // requests: registering this before AddJobs() means no page or job sees an old schema.
-        builder.Services.AddSingleton<AppDatabasePreparation>();
-        builder.Services.AddHostedService<AppDatabaseStartup>();
+        builder.Services.AddStartupWork<AppDatabasePreparation>();
         return builder;
     }
 
@@ -23,39 +22,21 @@ public static partial class DatabaseHosting
     /// building the EF model and migrating run on the second core while the request pipeline is built; the hosted
     /// service still awaits it before any later service starts or a request is served.
     /// </summary>
-    public static WebApplication StartPreparingDatabase(this WebApplication app)
-    {
-        app.Services.GetRequiredService<AppDatabasePreparation>().Start();
-        return app;
-    }
+    public static WebApplication StartPreparingDatabase(this WebApplication app) => app.StartEarly<AppDatabasePreparation>();
 
     /// <summary>
     /// The one preparation of app.db (WAL, migrations) in this host: most of a fresh start's CPU is building the EF
     /// model and applying the migrations, and it needs nothing but the data folder.
     /// </summary>
-    private sealed class AppDatabasePreparation(IServiceProvider services)
+    private sealed partial class AppDatabasePreparation(IServiceProvider services, ILogger<AppDatabasePreparation> logger) : StartupWork
     {
-        private readonly Lazy<Task> _prepared = new(() => Task.Run(async () =>
+        protected override async Task RunAsync()
         {
             services.GetRequiredService<DataFolderLock>();
             await using var scope = services.CreateAsyncScope();
             await SqliteDatabase.PrepareAsync(scope.ServiceProvider.GetRequiredService<AppDbContext>());
-        }));
-
-        /// <summary>The preparation, started by the first call.</summary>
-        public Task Start() => _prepared.Value;
-    }
-
-    /// <summary>Waits for the data-folder lock and app.db's preparation (WAL, migrations), starting it if nobody did.</summary>
-    private sealed partial class AppDatabaseStartup(IServiceProvider services, ILogger<AppDatabaseStartup> logger) : IHostedService
-    {
-        public async Task StartAsync(CancellationToken cancellationToken)
-        {
-            await services.GetRequiredService<AppDatabasePreparation>().Start().WaitAsync(cancellationToken);
             LogReady(services.GetRequiredService<DataDirectory>().AppDatabasePath);
         }
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
         [LoggerMessage(Level = LogLevel.Information, Message = "App database ready at {Path}")]
         private partial void LogReady(string path);

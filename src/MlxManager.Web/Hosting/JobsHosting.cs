@@ -55,8 +55,7 @@ public static partial class JobsHosting
         services.AddSingleton(provider => HangfireLogRouting.Register(provider.GetRequiredService<ILoggerFactory>()));
 
         // Before every Hangfire server (hosted services start in registration order): no worker runs yet.
-        services.AddSingleton<JobsPreparation>();
-        services.AddHostedService<JobsStartup>();
+        services.AddStartupWork<JobsPreparation>();
         services.AddHangfire((provider, configuration) =>
         {
             provider.GetRequiredService<HangfireLogRouting.Registration>();
@@ -92,11 +91,7 @@ public static partial class JobsHosting
     /// scheduled, about half a second of a start on the main thread before; the first hosted service of the jobs
     /// awaits it before any Hangfire server starts.
     /// </summary>
-    public static WebApplication StartPreparingJobs(this WebApplication app)
-    {
-        app.Services.GetRequiredService<JobsPreparation>().Start();
-        return app;
-    }
+    public static WebApplication StartPreparingJobs(this WebApplication app) => app.StartEarly<JobsPreparation>();
 
     /// <summary>Maps the Hangfire dashboard at <see cref="DashboardPath"/> for admins only.</summary>
     public static WebApplication MapJobsDashboard(this WebApplication app)
@@ -130,16 +125,16 @@ public static partial class JobsHosting
     /// <summary>A recurring job's registration (see <see cref="AddRecurringJob"/>).</summary>
     private sealed record RecurringJobSchedule(Action<IRecurringJobManager> Schedule);
 
-    /// <summary>The one preparation of jobs.db in this host, started by the first call.</summary>
-    private sealed partial class JobsPreparation(IServiceProvider services, ILogger<JobsPreparation> logger)
+    /// <summary>The one preparation of jobs.db in this host.</summary>
+    private sealed partial class JobsPreparation(IServiceProvider services, ILogger<JobsPreparation> logger) : StartupWork
     {
-        // The storage and clients are resolved on the pool thread too: creating the storage opens jobs.db.
-        private readonly Lazy<Task> _prepared = new(() => Task.Run(() =>
+        // The storage and clients are resolved here, on the pool thread, too: creating the storage opens jobs.db.
+        protected override Task RunAsync()
         {
             var requeued = RequeueJobsOfPreviousRun(services.GetRequiredService<JobStorage>(), services.GetRequiredService<IBackgroundJobClient>());
             if (requeued > 0)
             {
-                LogRequeued(logger, requeued);
+                LogRequeued(requeued);
             }
 
             var recurringJobs = services.GetRequiredService<IRecurringJobManager>();
@@ -147,9 +142,9 @@ public static partial class JobsHosting
             {
                 schedule.Schedule(recurringJobs);
             }
-        }));
 
-        public Task Start() => _prepared.Value;
+            return Task.CompletedTask;
+        }
 
         /// <summary>
         /// This process holds the data-folder lock, so a job still fetched from a queue was being run by a process that
@@ -182,15 +177,7 @@ public static partial class JobsHosting
         }
 
         [LoggerMessage(Level = LogLevel.Information, Message = "Requeued {Count} job(s) left running by a previous run; they start again now")]
-        private static partial void LogRequeued(ILogger logger, int count);
-    }
-
-    /// <summary>Waits for jobs.db's preparation (starting it if nobody did) before the Hangfire servers start.</summary>
-    private sealed class JobsStartup(JobsPreparation preparation) : IHostedService
-    {
-        public Task StartAsync(CancellationToken cancellationToken) => preparation.Start().WaitAsync(cancellationToken);
-
-        public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+        private partial void LogRequeued(int count);
     }
 
     /// <summary>The dashboard asks the app's own authorization (the <see cref="AccountPolicies.Admin"/> policy).</summary>
