@@ -159,6 +159,7 @@ public sealed partial class ModelDownloader
             LogNoSymlinks(_logger, _environment.HubCache, cache.SymlinkProblem ?? "unknown reason");
         }
 
+        ReleaseLeftReservations(cache, plan);
         var inventory = Inventory(plan);
         progress.Begin(plan.TotalBytes, plan.Files.Count);
         progress.AddExisting(inventory.CompletedBytes + inventory.PartialBytes);
@@ -329,6 +330,7 @@ public sealed partial class ModelDownloader
         }
 
         var failures = 0;
+        var done = false;
         try
         {
             while (true)
@@ -338,6 +340,7 @@ public sealed partial class ModelDownloader
                 {
                     await TransferAsync(cache, plan, file, progress, attempt, cancellationToken).ConfigureAwait(false);
                     progress.FileDone(file.Path);
+                    done = true;
                     return;
                 }
                 catch (Exception exception) when (IsRetryable(exception, cancellationToken))
@@ -356,7 +359,48 @@ public sealed partial class ModelDownloader
         }
         finally
         {
+            if (!done)
+            {
+                // Still under the blob's lock: nobody else is writing it.
+                ReleaseReservation(cache.IncompletePath(file.Etag));
+            }
+
             progress.FileStopped(file.Path);
+        }
+    }
+
+    /// <summary>
+    /// A process killed mid-transfer leaves partial files with disk reserved past their end (see
+    /// <see cref="PartialBlobFile.Open"/>); free space counts that as used, so the space check would ask for the missing
+    /// bytes twice. Each is given back here, when its lock is free: a file another program is writing keeps its own.
+    /// </summary>
+    private void ReleaseLeftReservations(HfCacheRepo cache, DownloadPlan plan)
+    {
+        foreach (var file in plan.Files.DistinctBy(f => f.Etag))
+        {
+            var incomplete = cache.IncompletePath(file.Etag);
+            if (!File.Exists(incomplete))
+            {
+                continue;
+            }
+
+            using var held = BlobLock.TryAcquire(cache.LockPath(file.Etag));
+            if (held is not null)
+            {
+                ReleaseReservation(incomplete);
+            }
+        }
+    }
+
+    private void ReleaseReservation(string incomplete)
+    {
+        try
+        {
+            PartialBlobFile.ReleaseReservation(incomplete);
+        }
+        catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
+        {
+            LogReservationKept(_logger, exception, incomplete);
         }
     }
 
@@ -364,7 +408,7 @@ public sealed partial class ModelDownloader
     {
         var incomplete = cache.IncompletePath(file.Etag);
         using var hash = ContentHash.For(file);
-        using (var handle = PartialBlobFile.Open(incomplete))
+        using (var handle = PartialBlobFile.Open(incomplete, file.Size))
         {
             var have = RandomAccess.GetLength(handle);
             progress.FileStarted(file.Path, file.Size, Math.Min(have, file.Size));
@@ -545,6 +589,9 @@ public sealed partial class ModelDownloader
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "{Path}: the partial file has {Have} bytes, more than the {Size} expected; starting it over")]
     private static partial void LogTooLong(ILogger logger, string path, long have, long size);
+
+    [LoggerMessage(Level = LogLevel.Warning, Message = "Could not give back the disk reserved past the end of {Path}; it is freed when the download resumes or is removed")]
+    private static partial void LogReservationKept(ILogger logger, Exception exception, string path);
 
     [LoggerMessage(Level = LogLevel.Warning, Message = "Kept {Path}: another program holds its lock")]
     private static partial void LogPartialBusy(ILogger logger, string path);

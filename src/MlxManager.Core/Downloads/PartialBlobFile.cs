@@ -33,16 +33,51 @@ internal static class PartialBlobFile
         }
     }
 
-    public static SafeFileHandle Open(string path)
+    /// <summary>
+    /// Opens the partial file to resume it, or creates it with <paramref name="size"/> bytes of disk reserved for it
+    /// (its length stays 0 until bytes are written). Reserving the space up front finds a full disk before the transfer
+    /// rather than in the middle of it, keeps the blob in few extents, and saves the file system allocating blocks page by
+    /// page as the bytes arrive.
+    /// </summary>
+    public static SafeFileHandle Open(string path, long size)
     {
         try
         {
+            if (size > 0 && !File.Exists(path))
+            {
+                try
+                {
+                    return File.OpenHandle(path, FileMode.CreateNew, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete, FileOptions.Asynchronous, preallocationSize: size);
+                }
+                catch (IOException) when (File.Exists(path))
+                {
+                    // Created meanwhile (not by this process: a transfer holds the blob's lock): resume it below.
+                }
+            }
+
             return File.OpenHandle(path, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete, FileOptions.Asynchronous);
         }
         catch (Exception exception) when (exception is IOException or UnauthorizedAccessException)
         {
             throw new DownloadFailedException($"Cannot write {path}: {exception.Message}", exception);
         }
+    }
+
+    /// <summary>
+    /// Gives back the disk reserved past the end of a partial file that stopped short (a cancel, a failure, or a process
+    /// that was killed): cutting a file to its own length frees the blocks beyond it and keeps its bytes for a resume.
+    /// A file that is not there has nothing to give back.
+    /// </summary>
+    /// <exception cref="IOException">The file could not be opened or cut; it keeps its reservation until it is resumed or removed.</exception>
+    public static void ReleaseReservation(string path)
+    {
+        if (!File.Exists(path))
+        {
+            return;
+        }
+
+        using var handle = File.OpenHandle(path, FileMode.Open, FileAccess.ReadWrite, FileShare.Read | FileShare.Delete);
+        RandomAccess.SetLength(handle, RandomAccess.GetLength(handle));
     }
 
     public static void Truncate(SafeFileHandle handle, string path)

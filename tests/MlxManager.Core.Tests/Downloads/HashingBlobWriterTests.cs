@@ -20,7 +20,7 @@ public sealed class HashingBlobWriterTests : IDisposable
         var hash = ContentHash.For(new PlannedFile("model.safetensors", content.Length, etag, IsLfs: true));
         using (hash)
         {
-            using var handle = PartialBlobFile.Open(path);
+            using var handle = PartialBlobFile.Open(path, content.Length);
             await PartialBlobFile.HashPrefixAsync(handle, prefix, hash, 4096, CancellationToken.None);
             var writer = new HashingBlobWriter(handle, path, hash, prefix);
             var offset = prefix;

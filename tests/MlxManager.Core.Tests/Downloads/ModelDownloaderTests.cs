@@ -7,6 +7,7 @@ using MlxManager.Core.Hub;
 using MlxManager.Core.Library;
 using MlxManager.HubEmulator;
 using MlxManager.ModelFixtures;
+using MlxManager.Testing;
 
 namespace MlxManager.Core.Tests.Downloads;
 
@@ -382,6 +383,64 @@ public sealed class ModelDownloaderTests(DownloadHubFixture fixture) : IClassFix
         Directory.Exists(rig.Cache(RepoId).LocksFolder).ShouldBeFalse();
     }
 
+    [LinuxFact("/usr/bin/stat")]
+    public async Task Download_Cancelled_KeepsEachPartialFilesBytes_ButGivesBackTheDiskReservedForTheRest()
+    {
+        await using var hub = await fixture.StartAsync();
+        using var rig = new DownloadRig(hub);
+        hub.Faults.Throttle(1_000_000);
+        var plan = await rig.Downloader.PlanAsync(RepoId);
+        var progress = new DownloadProgress();
+        using var cancel = new CancellationTokenSource();
+        var running = rig.Downloader.DownloadAsync(plan, progress, cancel.Token);
+        var shard = Shard(1);
+        var incomplete = rig.Cache(RepoId).IncompletePath(shard.Etag);
+        await Eventually.WaitUntilAsync(() => File.Exists(incomplete) && new FileInfo(incomplete).Length > 100_000, Generous, "the shard's first bytes arrive");
+        PartialBlobFileTests.AllocatedBytes(incomplete).ShouldBeGreaterThanOrEqualTo(shard.Size, "the whole shard is reserved while it downloads");
+
+        await cancel.CancelAsync();
+        await Should.ThrowAsync<OperationCanceledException>(() => running);
+
+        var partials = Directory.EnumerateFiles(rig.HubCache, "*.incomplete", SearchOption.AllDirectories).ToList();
+        partials.ShouldContain(incomplete);
+        foreach (var partial in partials)
+        {
+            PartialBlobFileTests.AllocatedBytes(partial).ShouldBeLessThan(new FileInfo(partial).Length + 1024 * 1024, $"{partial} keeps only its bytes");
+        }
+    }
+
+    [LinuxFact("/usr/bin/stat")]
+    public async Task Download_AfterARunThatWasKilled_GivesBackItsReservationBeforeCheckingSpace_ThenResumes()
+    {
+        await using var hub = await fixture.StartAsync();
+        var shard = Shard(2);
+        var half = shard.Size / 2;
+        long? allocatedWhenAsked = null;
+        string? incomplete = null;
+        var space = new CallbackDiskSpace(() =>
+        {
+            allocatedWhenAsked = PartialBlobFileTests.AllocatedBytes(incomplete!);
+            return long.MaxValue;
+        });
+        using var rig = new DownloadRig(hub, diskSpace: space);
+        incomplete = rig.Cache(RepoId).IncompletePath(shard.Etag).CreateParent();
+
+        // As a process killed mid-transfer leaves it: half the bytes, the whole size still reserved.
+        using (var handle = PartialBlobFile.Open(incomplete, shard.Size))
+        {
+            RandomAccess.Write(handle, (await File.ReadAllBytesAsync(fixture.SourceOf(shard.Path)))[..(int)half], 0);
+        }
+
+        PartialBlobFileTests.AllocatedBytes(incomplete).ShouldBeGreaterThanOrEqualTo(shard.Size);
+
+        await rig.DownloadAsync(RepoId).WaitAsync(Generous);
+
+        allocatedWhenAsked.ShouldNotBeNull();
+        allocatedWhenAsked.Value.ShouldBeLessThan(half + 1024 * 1024, "free space is read after the left reservation is given back, so the missing half is not counted twice");
+        hub.Requests.Entries.Single(r => r.Path == CdnPath(shard)).Range.ShouldBe($"bytes={half}-");
+        Sha256(rig.Cache(RepoId).BlobPath(shard.Etag)).ShouldBe(shard.Etag);
+    }
+
     [Fact]
     public async Task RemovePartials_KeepsAModelThatWasCompleteBefore()
     {
@@ -501,6 +560,12 @@ public sealed class ModelDownloaderTests(DownloadHubFixture fixture) : IClassFix
             AskedFor = path;
             return free;
         }
+    }
+
+    /// <summary>A volume whose free space is whatever <paramref name="free"/> answers when asked.</summary>
+    private sealed class CallbackDiskSpace(Func<long> free) : IDiskSpace
+    {
+        public long AvailableBytes(string path) => free();
     }
 
     /// <summary>Drops the Range header of CDN requests, as a server that ignores ranges would answer: a 200 with the whole file.</summary>
