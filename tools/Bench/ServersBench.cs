@@ -76,7 +76,7 @@ public static partial class ServersBench
             Console.WriteLine($"{servers} servers ready after {clock.Elapsed.TotalSeconds:0.0} s.");
             await Task.Delay(TimeSpan.FromSeconds(settleSeconds));
             var busy = await MeasureCpuAsync(manager.Id, TimeSpan.FromSeconds(busySeconds), ticks);
-            Console.WriteLine($"Manager CPU with {servers} servers sampled:  {busy:0.00} % of a core over {busySeconds} s (target < 2 %); +{busy - idle:0.00} points for supervising and sampling them");
+            Console.WriteLine($"Manager CPU with {servers} servers sampled:  {busy:0.00} % of a core over {busySeconds} s (target < 2 %); {busy - idle:+0.00;-0.00} points for supervising and sampling them");
 
             var live = new Uri(baseUrl, "servers?handler=Live");
             var file = new Uri(baseUrl, "css/site.css");
