@@ -363,11 +363,8 @@ public sealed class ModelDownloaderTests(DownloadHubFixture fixture) : IClassFix
     {
         await using var hub = await fixture.StartAsync();
         using var rig = new DownloadRig(hub);
-        hub.Faults.Throttle(1_000_000);
-        var plan = await rig.Downloader.PlanAsync(RepoId);
-        var progress = new DownloadProgress();
         using var cancel = new CancellationTokenSource();
-        var running = rig.Downloader.DownloadAsync(plan, progress, cancel.Token);
+        var (plan, progress, running) = await StartSlowDownloadAsync(hub, rig, cancel.Token);
         await Eventually.WaitUntilAsync(() => progress.ReceivedBytes > 1_000_000, Generous, "bytes arrive");
 
         var clock = Stopwatch.StartNew();
@@ -388,11 +385,8 @@ public sealed class ModelDownloaderTests(DownloadHubFixture fixture) : IClassFix
     {
         await using var hub = await fixture.StartAsync();
         using var rig = new DownloadRig(hub);
-        hub.Faults.Throttle(1_000_000);
-        var plan = await rig.Downloader.PlanAsync(RepoId);
-        var progress = new DownloadProgress();
         using var cancel = new CancellationTokenSource();
-        var running = rig.Downloader.DownloadAsync(plan, progress, cancel.Token);
+        var (_, _, running) = await StartSlowDownloadAsync(hub, rig, cancel.Token);
         var shard = Shard(1);
         var incomplete = rig.Cache(RepoId).IncompletePath(shard.Etag);
         await Eventually.WaitUntilAsync(() => File.Exists(incomplete) && new FileInfo(incomplete).Length > 100_000, Generous, "the shard's first bytes arrive");
@@ -560,6 +554,15 @@ public sealed class ModelDownloaderTests(DownloadHubFixture fixture) : IClassFix
             AskedFor = path;
             return free;
         }
+    }
+
+    /// <summary>Starts downloading the repo at 1 MB/s, slow enough for a test to cancel it midway.</summary>
+    private async Task<(DownloadPlan Plan, DownloadProgress Progress, Task Running)> StartSlowDownloadAsync(HubEmulatorHost hub, DownloadRig rig, CancellationToken cancellationToken)
+    {
+        hub.Faults.Throttle(1_000_000);
+        var plan = await rig.Downloader.PlanAsync(RepoId);
+        var progress = new DownloadProgress();
+        return (plan, progress, rig.Downloader.DownloadAsync(plan, progress, cancellationToken));
     }
 
     /// <summary>A volume whose free space is whatever <paramref name="free"/> answers when asked.</summary>
