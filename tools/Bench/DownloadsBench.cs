@@ -40,7 +40,13 @@ internal static class DownloadsBench
         var parallel = IntOption(args, "--parallel", new DownloadOptions().ParallelFiles);
         var bufferKb = IntOption(args, "--buffer-kb", new DownloadOptions().BufferBytes / 1024);
         var rateMb = IntOption(args, "--rate-mb", 250);
-        var only = StringOption(args, "--cases")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+        var only = StringOption(args, "--cases")?.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries) is { Length: > 0 } named ? named : null;
+        if (only?.FirstOrDefault(c => !CaseKeys.Contains(c, StringComparer.OrdinalIgnoreCase)) is { } unknown)
+        {
+            Console.Error.WriteLine($"--cases: no case \"{unknown}\"; the cases are {string.Join(", ", CaseKeys)}");
+            return 2;
+        }
+
         var keep = args.Contains("--keep");
         var work = StringOption(args, "--work") ?? Path.Combine(Path.GetTempPath(), "mlxm-bench-downloads-" + Guid.NewGuid().ToString("N")[..8]);
         Directory.CreateDirectory(work);
@@ -154,7 +160,7 @@ internal static class DownloadsBench
             }
         }
 
-        Console.WriteLine($"  one-off, before these rounds: the runtime compiled {warmUp.Methods} methods ({warmUp.Seconds:F2} s CPU) during the app's first {warmUp.Downloads} downloads (once per process, not per GB; the manager is long-running)");
+        Console.WriteLine($"  one-off, before these rounds: the runtime compiled {warmUp.Methods} methods ({warmUp.Seconds:F2} s compiling) during the app's first {warmUp.Downloads} downloads (once per process, not per GB; the manager is long-running)");
         Console.WriteLine($"  app peak memory growth while downloading: resident set +{peakRss / 1e6:F1} MB, managed heap +{peakHeap / 1e6:F1} MB (target < 100 MB); {allocated / 1e6:F1} MB allocated in one download");
         if (peakRss >= 100_000_000)
         {
@@ -189,6 +195,8 @@ internal static class DownloadsBench
 
         return (downloads, methods, seconds);
     }
+
+    private static readonly string[] CaseKeys = ["full", "capped", "neighbour"];
 
     private const double SettledJitSeconds = 0.02;
     private const int MaxWarmUpDownloads = 8;
